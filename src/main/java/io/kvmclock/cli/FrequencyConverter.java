@@ -1,0 +1,48 @@
+package io.kvmclock.cli;
+
+import java.math.BigDecimal;
+import java.util.Locale;
+import picocli.CommandLine;
+
+/**
+ * Reads a TSC frequency into whole kHz: "2596138" (kHz), "2596138kHz", "2596.138MHz", "2.596138GHz".
+ * Exact decimal parsing: a value that is not a whole number of kHz is refused, not rounded.
+ */
+final class FrequencyConverter implements CommandLine.ITypeConverter<Long> {
+    static final long MIN_KHZ = 1_000;
+    static final long MAX_KHZ = 10_000_000;
+
+    @Override
+    public Long convert(String value) {
+        return parseKhz(value);
+    }
+
+    static long parseKhz(String value) {
+        String v = value.trim().toLowerCase(Locale.ROOT).replace("_", "");
+        BigDecimal scale = BigDecimal.ONE;
+        if (v.endsWith("ghz")) {
+            scale = BigDecimal.valueOf(1_000_000);
+            v = v.substring(0, v.length() - 3);
+        } else if (v.endsWith("mhz")) {
+            scale = BigDecimal.valueOf(1_000);
+            v = v.substring(0, v.length() - 3);
+        } else if (v.endsWith("khz")) {
+            v = v.substring(0, v.length() - 3);
+        }
+        BigDecimal khz;
+        try {
+            khz = new BigDecimal(v.trim()).multiply(scale);
+        } catch (NumberFormatException e) {
+            throw new CommandLine.TypeConversionException("'" + value
+                    + "' is not a frequency: give kHz (2596138) or a unit (2596.138MHz, 2.596138GHz)");
+        }
+        if (khz.stripTrailingZeros().scale() > 0) {
+            throw new CommandLine.TypeConversionException("'" + value + "' is not a whole number of kHz (tsc_khz is an integer)");
+        }
+        if (khz.compareTo(BigDecimal.valueOf(MIN_KHZ)) < 0 || khz.compareTo(BigDecimal.valueOf(MAX_KHZ)) > 0) {
+            throw new CommandLine.TypeConversionException("'" + value + "' is out of range: a TSC frequency from "
+                    + MIN_KHZ + " kHz (1 MHz) to " + MAX_KHZ + " kHz (10 GHz)");
+        }
+        return khz.longValueExact();
+    }
+}

@@ -1,0 +1,31 @@
+package io.kvmclock.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvmclock.time.U128;
+
+/** JSON output: insertion-ordered objects, pretty printed; u64 values printed unsigned. */
+final class Json {
+    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private Json() {}
+
+    static ObjectNode object() {
+        return MAPPER.createObjectNode();
+    }
+
+    static ObjectNode putUnsigned(ObjectNode node, String key, long u64) {
+        node.put(key, U128.toBig(u64));
+        return node;
+    }
+
+    static String write(ObjectNode node) {
+        try {
+            return MAPPER.writeValueAsString(node);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
