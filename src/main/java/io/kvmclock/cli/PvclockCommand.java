@@ -34,7 +34,7 @@ final class PvclockCommand implements Runnable {
             footer = {
                 "",
                 "Example:",
-                "  kvmclock pvclock decode 02000000000000001e2f8d6b1b0000009a1b5c3e00000000fe6ed6c5ff010000 --tsc 0x1b6b8d2f1e"
+                "  kvmclock pvclock decode 02000000000000001e937f6f1b0000009a1b5c3e00000000fe4c37c5ff010000 --tsc 0x1c0a3d7f2e"
             })
     static final class Decode implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "HEX", description = "64 hex digits: the 32 bytes of the structure.")
