@@ -79,6 +79,11 @@ public final class StateFile {
         writeBytes(file, StateFormat.encode(state), REAL);
     }
 
+    /** Writes bytes already produced by {@link StateFormat#encode(ClockState, FormatVersion)}, atomically. */
+    public static void writeEncoded(Path file, byte[] bytes) throws IOException {
+        writeBytes(file, bytes, REAL);
+    }
+
     /** Writes already-encoded bytes atomically through {@code io}. */
     static void writeBytes(Path file, byte[] bytes, Io io) throws IOException {
         Path target = file.toAbsolutePath();
