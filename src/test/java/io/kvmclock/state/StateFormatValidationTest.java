@@ -255,6 +255,10 @@ class StateFormatValidationTest {
         rejected(tampered(l -> l.vcpus.get(0).ratio = 5), Reason.BAD_SCALING_RATIO, "scaling is none", "0x5");
         rejected(tampered(l -> l.vcpus.get(0).scaling = 1), Reason.BAD_SCALING_RATIO, "0x0", "VMX");
         rejected(tampered(l -> {
+            l.vcpus.get(0).scaling = 1;
+            l.vcpus.get(0).ratio = -1L; // set_tsc_khz refuses ratio >= KVM_VMX_TSC_MULTIPLIER_MAX (~0ULL)
+        }), Reason.BAD_SCALING_RATIO, "0xffffffffffffffff", "VMX");
+        rejected(tampered(l -> {
             l.vcpus.get(0).scaling = 2;
             l.vcpus.get(0).ratio = 1L << 40;
         }), Reason.BAD_SCALING_RATIO, "SVM");
