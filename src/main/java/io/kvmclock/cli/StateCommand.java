@@ -36,7 +36,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "state",
         mixinStandardHelpOptions = true,
         description = {
-            "Work with saved guest clock state files (format " + "KVMCLKST" + "): what a VMM carries across a live",
+            "Work with saved guest clock state files (magic KVMCLKST): what a VMM carries across a live",
             "update or migration so the guest keeps its TSC and kvmclock."
         },
         subcommands = {StateCommand.Show.class, StateCommand.Sample.class, CommandLine.HelpCommand.class})
