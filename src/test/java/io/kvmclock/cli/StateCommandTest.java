@@ -117,6 +117,18 @@ class StateCommandTest {
     }
 
     @Test
+    void aNewerMinorFileIsShownWithANote() throws IOException {
+        Path f = sample("newer.kvmclk");
+        byte[] b = Files.readAllBytes(f);
+        b[10] = 7; // minor 7: the header is outside the CRC, and a newer minor may add nothing
+        Files.write(f, b);
+        CliRun r = CliRun.of("state", "show", f.toString());
+        assertEquals(ExitCode.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("newer minor: fields added after 1.1 were skipped"), r.out());
+        assertEquals(7, CliRun.of("state", "show", f.toString(), "--json").json().get("format").get("minor").asInt());
+    }
+
+    @Test
     void sampleRefusesToReplaceWithoutForce() throws IOException {
         Path f = sample("guest.kvmclk", "--vcpus", "1");
         byte[] before = Files.readAllBytes(f);
