@@ -36,10 +36,12 @@ import picocli.CommandLine.Spec;
 @Command(name = "state",
         mixinStandardHelpOptions = true,
         description = {
-            "Work with saved guest clock state files (magic KVMCLKST): what a VMM carries across a live",
-            "update or migration so the guest keeps its TSC and kvmclock."
+            "Inspect saved guest clock state files (magic KVMCLKST).",
+            "A state file is what a VMM carries across a live update or migration",
+            "so that the guest keeps its TSC and kvmclock."
         },
-        subcommands = {StateCommand.Show.class, StateCommand.Sample.class, CommandLine.HelpCommand.class})
+        subcommands = {StateCommand.Show.class, StateCommand.Sample.class, CommandLine.HelpCommand.class},
+        footer = {"", "Example:", "  kvmclock state sample /tmp/g.kvmclk && kvmclock state show /tmp/g.kvmclk"})
 final class StateCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -52,15 +54,16 @@ final class StateCommand implements Runnable {
     @Command(name = "show",
             mixinStandardHelpOptions = true,
             description = {
-                "Validate a clock state file and print it: the capture, the source host, KVM_GET_CLOCK with its",
-                "flags named, and per vCPU the TSC and the pvclock decoded with the frequency it encodes.",
-                "A bad file is reported in one line naming the problem (exit 2)."
+                "Validate a clock state file and print what it holds.",
+                "Shows the capture, the source host, KVM_GET_CLOCK with its flags named,",
+                "and per vCPU the TSC and the pvclock decoded with the frequency it",
+                "encodes. A bad file is reported in one line naming the problem (exit 2)."
             },
             footer = {
                 "",
                 "Examples:",
-                "  kvmclock state sample /tmp/guest.kvmclk && kvmclock state show /tmp/guest.kvmclk",
-                "  kvmclock state show /tmp/guest.kvmclk --json"
+                "  kvmclock state sample /tmp/g.kvmclk && kvmclock state show /tmp/g.kvmclk",
+                "  kvmclock state show /tmp/g.kvmclk --json"
             })
     static final class Show implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "FILE", description = "A clock state file.")
@@ -89,16 +92,17 @@ final class StateCommand implements Runnable {
     @Command(name = "sample",
             mixinStandardHelpOptions = true,
             description = {
-                "Write a SYNTHETIC clock state file: realistic, self-consistent numbers (master clock on, guest",
-                "TSCs from 0 at vCPU creation), labelled synthetic, with no guest behind it. For trying 'state show'",
-                "and for tests without /dev/kvm. The file is written atomically."
+                "Write a SYNTHETIC clock state file to try 'state show' without KVM.",
+                "The numbers are realistic and self-consistent (master clock on, guest TSCs",
+                "from 0 at vCPU creation) but no guest is behind them, and the file says",
+                "so. The file is written atomically."
             },
             footer = {
                 "",
                 "Examples:",
-                "  kvmclock state sample /tmp/guest.kvmclk",
-                "  kvmclock state sample /tmp/scaled.kvmclk --vcpus 4 --tsc-khz 2596138 --guest-tsc-khz 2GHz --force",
-                "  kvmclock state sample /tmp/old.kvmclk --format 1.0    (for an older kvmclock)"
+                "  kvmclock state sample /tmp/g.kvmclk",
+                "  kvmclock state sample /tmp/s.kvmclk --vcpus 4 --guest-tsc-khz 2GHz --force",
+                "  kvmclock state sample /tmp/old.kvmclk --format 1.0   (for an older reader)"
             })
     static final class Sample implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "FILE", description = "Where to write it.")

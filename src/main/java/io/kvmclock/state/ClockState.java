@@ -111,6 +111,8 @@ public record ClockState(FormatVersion format, Capture capture, HostInfo host,
      *     A bare "host TSC is larger" test would not do: any host up longer than the source passes it.</li>
      * <li>MIGRATION: anything else, including unknown (empty) boot ids and a clock that went backwards.</li>
      * </ol>
+     * Every doubt falls to MIGRATION, the safe side: a new kernel that rewrites IA32_TSC_ADJUST at boot
+     * (tsc_store_and_check_tsc_adjust) makes the TSC jump, and the rule then calls it a migration.
      */
     public Placement placementOn(HostInfo dest, HostClocks destNow) {
         Objects.requireNonNull(dest, "dest");
