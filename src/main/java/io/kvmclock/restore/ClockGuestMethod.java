@@ -1,0 +1,47 @@
+package io.kvmclock.restore;
+
+import io.kvmclock.hv.ClockCapabilities;
+import io.kvmclock.state.ClockState;
+import java.util.List;
+
+/**
+ * KVM_SET_CLOCK_GUEST (seeds 000/001): TSC offsets first (per the downtime policy), then the saved pvclock
+ * on vCPU0; KVM re-derives kvmclock_offset so the kvmclock is the saved function of the guest TSC.
+ */
+public record ClockGuestMethod(DowntimePolicy policy) implements RestoreMethod {
+    @Override
+    public String name() {
+        return "clock-guest";
+    }
+
+    @Override
+    public String summary() {
+        return "KVM_SET_CLOCK_GUEST (proposed): TSC offsets, then the saved pvclock on vCPU0";
+    }
+
+    @Override
+    public DowntimePolicy kvmclockPolicy() {
+        return policy;
+    }
+
+    @Override
+    public DowntimePolicy tscPolicy() {
+        return policy;
+    }
+
+    @Override
+    public String unsupportedReason(ClockCapabilities caps) {
+        return caps.clockGuest() ? null : "unsupported on this kernel: no KVM_SET_CLOCK_GUEST";
+    }
+
+    @Override
+    public RestoreReport restore(RestoreTarget t, ClockState saved) {
+        String why = unsupportedReason(t.hypervisor().capabilities());
+        if (why != null) {
+            throw new UnsupportedMethodException(why);
+        }
+        Offsets.apply(t, saved, new TscPlan(policy, Offsets.hostTscContinues(t, saved)));
+        t.vcpus().getFirst().setClockGuest(Saved.pvclock(saved, 0));
+        return RestoreReport.simple(name(), List.of());
+    }
+}

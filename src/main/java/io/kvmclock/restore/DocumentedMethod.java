@@ -1,0 +1,52 @@
+package io.kvmclock.restore;
+
+import io.kvmclock.hv.ClockData;
+import io.kvmclock.state.ClockState;
+import io.kvmclock.time.Units;
+import java.util.List;
+
+/**
+ * The migration algorithm of Documentation/virt/kvm/devices/vcpu.rst (seed 002): KVM_SET_CLOCK(k0, r0,
+ * REALTIME), KVM_GET_CLOCK for (t1, k1), then every vCPU's offset
+ * {@code new_off = t0 + off + (k1 - k0) * freq - t1}. Guest time advances across the blackout.
+ */
+public record DocumentedMethod() implements RestoreMethod {
+    @Override
+    public String name() {
+        return "documented";
+    }
+
+    @Override
+    public String summary() {
+        return "KVM docs (seed 002): KVM_SET_CLOCK(k0, r0, REALTIME), KVM_GET_CLOCK, offsets t0+off+(k1-k0)*freq-t1";
+    }
+
+    @Override
+    public DowntimePolicy kvmclockPolicy() {
+        return DowntimePolicy.ADVANCE;
+    }
+
+    @Override
+    public DowntimePolicy tscPolicy() {
+        return DowntimePolicy.ADVANCE;
+    }
+
+    @Override
+    public String unsupportedReason(io.kvmclock.hv.ClockCapabilities caps) {
+        return caps.vcpuAttributes() ? null : "needs KVM_CAP_VCPU_ATTRIBUTES (the TSC offset attribute)";
+    }
+
+    @Override
+    public RestoreReport restore(RestoreTarget t, ClockState saved) {
+        ClockData s = saved.clock();
+        t.vm().setClock(new ClockData(s.clock(), ClockData.REALTIME, s.realtime(), 0));
+        ClockData now = t.vm().getClock();
+        for (int i = 0; i < t.vcpus().size(); i++) {
+            var v = saved.vcpus().get(i);
+            long dk = now.clock() - s.clock();
+            long cycles = dk >= 0 ? Units.nsToCycles(dk, v.tscKhz()) : -Units.nsToCycles(-dk, v.tscKhz());
+            t.vcpus().get(i).setTscOffset(s.hostTsc() + v.tscOffset() + cycles - now.hostTsc());
+        }
+        return RestoreReport.simple(name(), List.of());
+    }
+}

@@ -1,0 +1,15 @@
+package io.kvmclock.restore;
+
+/** What the guest's clocks do across the blackout. */
+public enum DowntimePolicy {
+    /** The clocks include the blackout, as on real hardware that kept running. */
+    ADVANCE,
+    /** The clocks pause for the blackout: the guest resumes where it stopped. */
+    FREEZE,
+    /** The method keeps neither consistently (e.g. kvmclock advances while the TSC is frozen). */
+    MIXED;
+
+    public String label() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

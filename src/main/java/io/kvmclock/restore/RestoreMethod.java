@@ -1,0 +1,31 @@
+package io.kvmclock.restore;
+
+import io.kvmclock.hv.ClockCapabilities;
+import io.kvmclock.state.ClockState;
+
+/**
+ * One way to put a saved guest's time into a fresh VM. Each method is one class; the peers reproduce the
+ * published sequences of QEMU, Firecracker and Cloud Hypervisor (facts page §6) as they are, so their
+ * numbers are what users get today.
+ */
+public sealed interface RestoreMethod
+        permits QemuMethod, FirecrackerMethod, CloudHypervisorMethod, DocumentedMethod, ClockGuestMethod, PreciseMethod {
+
+    String name();
+
+    /** One line: whose sequence, and what it does. */
+    String summary();
+
+    /** What the guest's kvmclock does across the blackout with this method. */
+    DowntimePolicy kvmclockPolicy();
+
+    /** What the guest's TSC does across the blackout with this method. */
+    DowntimePolicy tscPolicy();
+
+    /** Null when it can run with these capabilities, else why not. */
+    default String unsupportedReason(ClockCapabilities caps) {
+        return null;
+    }
+
+    RestoreReport restore(RestoreTarget target, ClockState saved);
+}

@@ -1,0 +1,31 @@
+package io.kvmclock.restore;
+
+import java.util.List;
+import java.util.stream.Collectors;
+
+/** The methods by name. */
+public final class RestoreMethods {
+    private RestoreMethods() {}
+
+    /** Every method with its default downtime policy, peers first, ours last. */
+    public static List<RestoreMethod> all() {
+        return List.of(new QemuMethod(), new FirecrackerMethod(false), new FirecrackerMethod(true),
+                new CloudHypervisorMethod(), new DocumentedMethod(), new ClockGuestMethod(DowntimePolicy.ADVANCE),
+                new PreciseMethod(DowntimePolicy.ADVANCE));
+    }
+
+    public static List<String> names() {
+        return all().stream().map(RestoreMethod::name).toList();
+    }
+
+    /** The method called {@code name}, with {@code policy} where the method lets the caller choose it. */
+    public static RestoreMethod byName(String name, DowntimePolicy policy) {
+        return switch (name) {
+            case "clock-guest" -> new ClockGuestMethod(policy);
+            case "precise" -> new PreciseMethod(policy);
+            default -> all().stream().filter(m -> m.name().equals(name)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("no restore method '" + name + "': choose from "
+                            + all().stream().map(RestoreMethod::name).collect(Collectors.joining(", "))));
+        };
+    }
+}
