@@ -40,9 +40,13 @@ public final class RefreshPolicy {
         }
     }
 
-    /** The longest duration whose cycle count fits a signed 64-bit value at tscKhz (about 58 years at 5 GHz). */
+    /**
+     * The longest duration whose cycle count, shifted left by a positive pvclock shift (below 1 GHz), still fits
+     * a signed 64-bit value at tscKhz: about 58 years at 5 GHz.
+     */
     public static long horizonSeconds(long tscKhz) {
-        return Long.MAX_VALUE / 1000 / tscKhz - 1;
+        int left = Math.max(0, io.kvmclock.time.TimeScale.forGuestKhz(tscKhz).shift());
+        return (Long.MAX_VALUE >> left) / 1000 / tscKhz - 1;
     }
 
     public static Policy longestPeriod(long tscKhz, long maxJumpNs) {

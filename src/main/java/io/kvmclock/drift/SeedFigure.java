@@ -91,35 +91,44 @@ public final class SeedFigure {
         Drift d = Drift.forTscKhz(tscKhz);
         long cStart = DriftPredictor.cycles(tscKhz, windowStart);
         long cEnd = DriftPredictor.cycles(tscKhz, windowEnd);
-        long sStart = d.stepNs(cStart);
-        long sEnd = d.stepNs(cEnd);
-        long a = Math.abs(sStart);
-        long b = Math.abs(sEnd);
+        boolean[] scanned = new boolean[1];
+        Long hitAt = firstHit(d, targetNs, cStart, cEnd, scanned);
+        if (hitAt == null) {
+            return new Check(null, scanned[0]);
+        }
+        return new Check(new Match(tscKhz, d.stepNs(cStart), d.stepNs(cEnd), scanned[0],
+                wholeSecond(d, tscKhz, DriftPredictor.rate(d), targetNs, windowStart, windowEnd)), scanned[0]);
+    }
+
+    /**
+     * Whether some c in [cStart, cEnd] has |step(c)| == target: returns -1 when the intermediate value argument
+     * decides it, the cycle found when a scan did, or null for no such c. scanned[0] says whether it scanned.
+     * Valid for tscKhz >= 1 GHz (|step| moves by at most 1 per cycle).
+     */
+    static Long firstHit(Drift d, long targetNs, long cStart, long cEnd, boolean[] scanned) {
+        long a = Math.abs(d.stepNs(cStart));
+        long b = Math.abs(d.stepNs(cEnd));
+        if (Math.min(a, b) <= targetNs && targetNs <= Math.max(a, b)) {
+            return -1L;
+        }
         BigInteger rate = DriftPredictor.rate(d);
-        boolean scanned = false;
-        boolean hit = Math.min(a, b) <= targetNs && targetNs <= Math.max(a, b);
-        if (!hit && rate.signum() != 0) {
-            // |L| grows with c; every c with |L(c)| in (target - 2, target + 2) may give |step| == target.
-            BigInteger absRate = rate.abs();
-            long lo = cyclesWhereAbsL(absRate, targetNs - 2, false);
-            long hi = cyclesWhereAbsL(absRate, targetNs + 2, true);
-            long from = Math.max(lo, cStart);
-            long to = Math.min(hi, cEnd);
-            if (from <= to) {
-                scanned = true;
-                for (long c = from; c <= to; c++) {
-                    if (Math.abs(d.stepNs(c)) == targetNs) {
-                        hit = true;
-                        break;
-                    }
-                }
+        if (rate.signum() == 0) {
+            return null;
+        }
+        // |L| grows with c; only c with |L(c)| in (target - 2, target + 2) can give |step| == target.
+        BigInteger absRate = rate.abs();
+        long from = Math.max(cyclesWhereAbsL(absRate, targetNs - 2, false), cStart);
+        long to = Math.min(cyclesWhereAbsL(absRate, targetNs + 2, true), cEnd);
+        if (from > to) {
+            return null;
+        }
+        scanned[0] = true;
+        for (long c = from; c <= to; c++) {
+            if (Math.abs(d.stepNs(c)) == targetNs) {
+                return c;
             }
         }
-        if (!hit) {
-            return new Check(null, scanned);
-        }
-        return new Check(new Match(tscKhz, sStart, sEnd, scanned, wholeSecond(d, tscKhz, rate, targetNs,
-                windowStart, windowEnd)), scanned);
+        return null;
     }
 
     /** The first whole second in the window whose step is exactly +-target, or -1. */
@@ -128,8 +137,10 @@ public final class SeedFigure {
             return -1;
         }
         BigInteger perSecond = rate.abs().multiply(BigInteger.valueOf(tscKhz * 1000));
-        long from = Math.max(windowStart, BigInteger.valueOf(targetNs - 2).shiftLeft(64).divide(perSecond).longValue());
-        long to = Math.min(windowEnd, BigInteger.valueOf(targetNs + 2).shiftLeft(64).divide(perSecond).longValue() + 1);
+        BigInteger lo = BigInteger.valueOf(targetNs - 2).shiftLeft(64).divide(perSecond);
+        BigInteger hi = BigInteger.valueOf(targetNs + 2).shiftLeft(64).divide(perSecond).add(BigInteger.ONE);
+        long from = lo.compareTo(BigInteger.valueOf(windowStart)) < 0 ? windowStart : lo.min(BigInteger.valueOf(windowEnd + 1)).longValue();
+        long to = hi.compareTo(BigInteger.valueOf(windowEnd)) > 0 ? windowEnd : hi.longValue();
         for (long s = from; s <= to; s++) {
             if (Math.abs(d.stepNs(DriftPredictor.cycles(tscKhz, s))) == targetNs) {
                 return s;
