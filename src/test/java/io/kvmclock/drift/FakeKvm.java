@@ -25,7 +25,7 @@ import java.util.List;
  * model is io.kvmclock.sim): one VM, host time on a virtual line, a new master clock reference when vCPU 0's
  * TSC offset changes, on KVM_SET_CLOCK, and (if asked) when a vCPU is created.
  */
-final class FakeKvm implements Hypervisor {
+public final class FakeKvm implements Hypervisor {
     final long khz;
     final boolean hotplugTakesReference;
     final Clocksource cs;
@@ -33,7 +33,7 @@ final class FakeKvm implements Hypervisor {
     long nowNs = 1_000_000_000L;
     final List<String> calls = new ArrayList<>();
 
-    FakeKvm(long khz, boolean hotplugTakesReference) {
+    public FakeKvm(long khz, boolean hotplugTakesReference) {
         this.khz = khz;
         this.hotplugTakesReference = hotplugTakesReference;
         this.cs = Clocksource.forTscKhz(khz);
