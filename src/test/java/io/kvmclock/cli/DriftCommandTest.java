@@ -123,6 +123,9 @@ class DriftCommandTest {
         }
         String text = Files.readString(svg);
         assertTrue(text.startsWith("<svg") && text.contains("polyline") && text.contains("2,596,138 kHz"), text);
+        var doc = javax.xml.parsers.DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(svg.toFile());
+        assertEquals("svg", doc.getDocumentElement().getNodeName());
+        assertEquals(2, doc.getElementsByTagName("polyline").getLength(), "one line per charted frequency");
     }
 
     @Test
