@@ -18,13 +18,17 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "drift",
         mixinStandardHelpOptions = true,
         description = {
-            "The step a guest's kvmclock takes when KVM takes a new master clock reference DURATION after the previous",
-            "one (seed 004): kvmclock converts TSC cycles with the pvclock mul/shift, the host raw clock with the",
-            "clocksource mult/shift, and a new reference re-bases the guest on the raw clock. Exact integer arithmetic",
-            "over the cycle count (not the ppb approximation); positive = the guest clock steps forward.",
+            "Predict (or measure on KVM) the kvmclock step at a new master clock reference.",
             "",
-            "--measure DURATION runs the clock guest on real KVM, waits, triggers a new reference and reads the step the",
-            "guest actually sees, beside the prediction."
+            "The step a guest's kvmclock takes when KVM takes a new master clock",
+            "reference DURATION after the previous one (seed 004): kvmclock converts TSC",
+            "cycles with the pvclock mul/shift, the host raw clock with the clocksource",
+            "mult/shift, and a new reference re-bases the guest on the raw clock. Exact",
+            "integer arithmetic over the cycle count (not the ppb approximation);",
+            "positive = the guest clock steps forward.",
+            "",
+            "--measure DURATION runs the clock guest on real KVM, waits, triggers a new",
+            "reference and reads the step the guest actually sees, beside the prediction."
         },
         subcommands = {
             DriftPolicyCommand.class,
@@ -146,6 +150,7 @@ final class DriftCommand implements Callable<Integer> {
             root.put("tscKhz", r.tscKhz());
             root.put("sinceSeconds", measureSeconds);
             root.put("newReference", r.newReference());
+            root.put("tscStableAfter", r.after().tscStable());
             root.put("hostCycles", r.hostCycles());
             root.put("offsetChange", r.offsetChange());
             root.put("rawNsBetween", r.rawNsBetween());
@@ -164,6 +169,8 @@ final class DriftCommand implements Callable<Integer> {
         t.row("TSC frequency", String.format("%,d kHz", r.tscKhz()), "");
         t.row("new master clock reference", r.newReference() ? "yes" : "NO",
                 r.newReference() ? "" : "this trigger took no new reference on this kernel");
+        t.row("TSC_STABLE after", r.after().tscStable() ? "yes" : "NO",
+                r.after().tscStable() ? "still in master-clock mode" : "KVM left master-clock mode: no exact prediction");
         t.row("host cycles between references", String.format("%,d", r.hostCycles()), "P2.tsc_timestamp - P1.tsc_timestamp - offset change");
         t.row("raw ns between references", String.format("%,d", r.rawNsBetween()), "P2.system_time - P1.system_time");
         t.row("measured step", String.format("%,d ns", r.measuredStepNs()), "P2.read(t) - P1.read(t) at the guest's TSC t");

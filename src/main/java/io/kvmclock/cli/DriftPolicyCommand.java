@@ -24,10 +24,14 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "policy",
         mixinStandardHelpOptions = true,
         description = {
-            "The longest master clock refresh period that keeps every guest step within --max-jump ns: the largest",
-            "whole number of seconds P with |step(s)| <= budget for every whole second s <= P (and |step(P+1)| > budget),",
-            "found with exact integer steps, and what it costs in refreshes per day. With --range, a sweep over host",
-            "frequencies naming the worst. --chart writes an SVG of |step| against time since the last refresh."
+            "How often the master clock must be refreshed to keep steps within a budget.",
+            "",
+            "The longest master clock refresh period that keeps every guest step within",
+            "--max-jump ns: the largest whole number of seconds P with |step(s)| <=",
+            "budget for every whole second s <= P (and |step(P+1)| > budget), found with",
+            "exact integer steps, and what it costs in refreshes per day. With --range, a",
+            "sweep over host frequencies naming the worst. --chart writes an SVG of",
+            "|step| against time since the last refresh."
         },
         footer = {
             "",

@@ -14,12 +14,16 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "seed004",
         mixinStandardHelpOptions = true,
         description = {
-            "Which host frequencies give the seed 004 figure: a step of exactly 4,502,145 ns (either sign) when the",
-            "new master clock reference comes 40 h +- 1 h after the previous one.",
-            "Criterion: some host cycle count c in [39 h, 41 h] x tsc_khz x 1000 has |raw(c) - pvclock(c)| = target,",
-            "exactly. From 1 GHz up |step| changes by at most 1 ns per cycle, so it takes every value between its",
-            "values at the window's ends; near-misses within 2 ns of an end are scanned cycle by cycle.",
-            "Also counted: frequencies where a whole second in the window gives the target exactly."
+            "Which host frequencies produce the seed 004 figure (4,502,145 ns after ~40 h).",
+            "",
+            "Which host frequencies give the seed 004 figure: a step of exactly 4,502,145",
+            "ns (either sign) when the new master clock reference comes 40 h +- 1 h after",
+            "the previous one. Criterion: some host cycle count c in [39 h, 41 h] x",
+            "tsc_khz x 1000 has |raw(c) - pvclock(c)| = target, exactly. From 1 GHz up",
+            "|step| changes by at most 1 ns per cycle, so it takes every value between",
+            "its values at the window's ends; near-misses within 2 ns of an end are",
+            "scanned cycle by cycle. Also counted: frequencies where a whole second in",
+            "the window gives the target exactly."
         },
         footer = {
             "",

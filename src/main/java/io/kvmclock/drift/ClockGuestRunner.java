@@ -47,6 +47,23 @@ final class ClockGuestRunner {
         };
     }
 
+    /** Where a hotplugged vCPU runs: OUT PARK_PORT, AL; JMP back to it (E6 12 EB FC). No MSR, no HLT. */
+    static final long PARK_GPA = ClockGuestAbi.CODE_GPA + 0x100;
+    static final int PARK_PORT = 0x12;
+
+    static void loadParked(GuestMemory memory, Vcpu vcpu) {
+        memory.write(PARK_GPA, new byte[] {(byte) 0xE6, (byte) PARK_PORT, (byte) 0xEB, (byte) 0xFC});
+        vcpu.resetToRealMode(PARK_GPA);
+    }
+
+    /** One KVM_RUN of a parked vCPU, which exits on its OUT. */
+    static void runParked(Vcpu vcpu) {
+        VcpuExit exit = vcpu.run();
+        if (!(exit instanceof VcpuExit.IoOut io) || io.port() != PARK_PORT) {
+            throw new IllegalStateException("parked vCPU " + vcpu.id() + " exited with " + exit);
+        }
+    }
+
     static void load(GuestMemory memory, Vcpu vcpu) {
         memory.write(ClockGuestAbi.CODE_GPA, code());
         vcpu.resetToRealMode(ClockGuestAbi.CODE_GPA);

@@ -130,11 +130,16 @@ public final class StepMeasurement {
             }
             case SET_CLOCK -> {
                 ClockData now = vm.getClock();
-                vm.setClock(new ClockData(now.clock(), ClockData.REALTIME, now.realtime(), 0));
+                int flags = now.has(ClockData.REALTIME) ? ClockData.REALTIME : 0;
+                vm.setClock(new ClockData(now.clock(), flags, now.realtime(), 0));
                 yield 0;
             }
             case HOTPLUG -> {
-                vm.createVcpu(vm.vcpus().size());
+                // kvm_track_tsc_matching files KVM_REQ_MASTERCLOCK_UPDATE on the vCPU being synchronized, the
+                // new one: it only takes effect once that vCPU enters the guest, so run it once (to an OUT).
+                Vcpu added = vm.createVcpu(vm.vcpus().size());
+                ClockGuestRunner.loadParked(vm.memory(), added);
+                ClockGuestRunner.runParked(added);
                 yield 0;
             }
         };
