@@ -86,6 +86,8 @@ final class DriftKexecCommand implements Callable<Integer> {
                     .put("shift", r.newClocksource().shift());
             root.put("keepDriftPpb", r.keep().driftPpb().setScale(6, RoundingMode.HALF_EVEN));
             root.put("takeDriftPpb", r.take().driftPpb().setScale(6, RoundingMode.HALF_EVEN));
+            root.put("takeRateChangePpb", r.keep().driftPpb().subtract(r.take().driftPpb())
+                    .setScale(6, RoundingMode.HALF_EVEN));
             ArrayNode a = root.putArray("points");
             for (KexecAnalysis.Point p : r.points()) {
                 a.addObject().put("seconds", p.seconds()).put("cycles", p.cycles())
@@ -106,6 +108,8 @@ final class DriftKexecCommand implements Callable<Integer> {
         head.row("true TSC rate (assumed)", String.format("%,d kHz", truth), trueKhz == null ? "default: the new calibration" : "");
         head.row("drift, keep old", DriftCommand.ppb(r.keep().driftPpb()) + " ppb", "raw_new - kvmclock_old");
         head.row("drift, take new", DriftCommand.ppb(r.take().driftPpb()) + " ppb", "raw_new - kvmclock_new");
+        head.row("kvmclock rate change, take", DriftCommand.ppb(r.keep().driftPpb().subtract(r.take().driftPpb())) + " ppb",
+                "once, at the update: what the guest's NTP has to re-learn");
         head.print(out);
         out.println();
         String fmt = "%10s  %16s  %16s  %16s  %16s  %14s%n";

@@ -152,6 +152,9 @@ class DriftCommandTest {
         assertEquals("take-new", j.get("recommended").asText());
         assertTrue(Math.abs(j.at("/points/8/keepStepNs").asLong()) > Math.abs(j.at("/points/8/takeStepNs").asLong()));
         assertFalse(j.get("reason").asText().isBlank());
+        double expected = j.get("keepDriftPpb").asDouble() - j.get("takeDriftPpb").asDouble();
+        assertEquals(expected, j.get("takeRateChangePpb").asDouble(), 2e-6, "each value is rounded to 1e-6 ppb");
+        assertTrue(j.get("takeRateChangePpb").asDouble() < 0, "a higher new tsc_khz slows kvmclock per cycle");
     }
 
     @Test
