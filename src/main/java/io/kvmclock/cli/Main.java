@@ -19,6 +19,7 @@ import picocli.CommandLine.ScopeType;
             TimescaleCommand.class,
             PvclockCommand.class,
             StateCommand.class,
+            DriftCommand.class,
             CommandLine.HelpCommand.class
         },
         footer = {

@@ -1,0 +1,291 @@
+package io.kvmclock.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvmclock.drift.Durations;
+import io.kvmclock.drift.RefreshPolicy;
+import io.kvmclock.drift.StepChart;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "policy",
+        mixinStandardHelpOptions = true,
+        description = {
+            "How often the master clock must be refreshed to keep steps within a budget.",
+            "",
+            "The longest master clock refresh period that keeps every guest step within",
+            "--max-jump ns: the largest whole number of seconds P with |step(s)| <=",
+            "budget for every whole second s <= P (and |step(P+1)| > budget), found with",
+            "exact integer steps, and what it costs in refreshes per day. With --range, a",
+            "sweep over host frequencies naming the worst. --chart writes an SVG of",
+            "|step| against time since the last refresh."
+        },
+        footer = {
+            "",
+            "Examples:",
+            "  kvmclock drift policy --max-jump 1000 --tsc-khz 2596138",
+            "  kvmclock drift policy --max-jump 100us --range 1GHz-5GHz --step 1MHz --json",
+            "  kvmclock drift policy --max-jump 1ms --tsc-khz 2596138 --chart steps.svg --chart-freqs 2596138,2995200"
+        })
+final class DriftPolicyCommand implements Callable<Integer> {
+    /** JSON lists every frequency of a sweep only up to this many (else only the summary). */
+    static final int JSON_LIST_LIMIT = 10_000;
+
+    @Option(names = "--max-jump", required = true, paramLabel = "NS",
+            description = "Step budget: ns, or with a unit (100us, 1ms).")
+    String maxJump;
+
+    @Option(names = "--tsc-khz", converter = FrequencyConverter.class, paramLabel = "FREQ",
+            description = "One host TSC frequency.")
+    Long tscKhz;
+
+    @Option(names = "--range", paramLabel = "FROM-TO", description = "A sweep, e.g. 1GHz-5GHz or 2500000-2700000.")
+    String range;
+
+    @Option(names = "--step", paramLabel = "FREQ", defaultValue = "1MHz",
+            description = "Sweep step (default 1MHz; 1kHz is the finest).")
+    String step;
+
+    @Option(names = "--chart", paramLabel = "FILE.svg", description = "Write an SVG chart of |step| over time.")
+    Path chart;
+
+    @Option(names = "--chart-freqs", split = ",", converter = FrequencyConverter.class, paramLabel = "FREQ",
+            description = "Frequencies to chart (default: --tsc-khz, or the sweep's worst and best).")
+    List<Long> chartFreqs;
+
+    @Option(names = "--chart-span", converter = DurationConverter.class, paramLabel = "DURATION",
+            description = "Time axis of the chart (default: twice the longest charted period, at least 1m).")
+    Long chartSpan;
+
+    @Option(names = "--json", description = "Print JSON for scripts.")
+    boolean json;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        long budget = parseNs(maxJump);
+        if ((tscKhz == null) == (range == null)) {
+            throw UserError.badInput("give exactly one of --tsc-khz FREQ or --range FROM-TO");
+        }
+        if (chart != null && !chart.toString().toLowerCase(Locale.ROOT).endsWith(".svg")) {
+            throw UserError.badInput("--chart " + chart + ": the chart is SVG, name the file *.svg");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        List<Long> charted;
+        if (tscKhz != null) {
+            RefreshPolicy.Policy p = RefreshPolicy.longestPeriod(tscKhz, budget);
+            charted = chartFreqs != null ? chartFreqs : List.of(tscKhz);
+            writeChart(charted, budget, err);
+            if (json) {
+                ObjectNode root = Json.object();
+                root.put("maxJumpNs", budget);
+                put(root, p);
+                out.println(Json.write(root));
+                return ExitCode.OK;
+            }
+            Table t = new Table();
+            t.row("TSC frequency", String.format("%,d kHz", p.tscKhz()), "");
+            t.row("step budget", String.format("%,d ns", budget), "");
+            rows(t, p);
+            t.print(out);
+            return ExitCode.OK;
+        }
+        long[] fromTo = parseRange(range);
+        long stepKhz = parseStepKhz(step);
+        long total = (fromTo[1] - fromTo[0]) / stepKhz + 1;
+        boolean slow = total > 100_000;
+        RefreshPolicy.Sweep sweep = RefreshPolicy.sweep(fromTo[0], fromTo[1], stepKhz, budget, n -> {
+            if (slow) {
+                err.printf("kvmclock: policy sweep %,d / %,d frequencies%n", n, total);
+                err.flush();
+            }
+        });
+        charted = chartFreqs != null ? chartFreqs : List.of(sweep.worst().tscKhz(), sweep.best().tscKhz());
+        writeChart(charted, budget, err);
+        if (json) {
+            ObjectNode root = Json.object();
+            root.put("maxJumpNs", budget);
+            root.put("fromKhz", fromTo[0]);
+            root.put("toKhz", fromTo[1]);
+            root.put("stepKhz", stepKhz);
+            root.put("frequencies", sweep.policies().size());
+            put(root.putObject("worst"), sweep.worst());
+            put(root.putObject("best"), sweep.best());
+            if (sweep.policies().size() <= JSON_LIST_LIMIT) {
+                ArrayNode a = root.putArray("policies");
+                for (RefreshPolicy.Policy p : sweep.policies()) {
+                    put(a.addObject(), p);
+                }
+            }
+            out.println(Json.write(root));
+            return ExitCode.OK;
+        }
+        Table t = new Table();
+        t.row("sweep", String.format("%,d .. %,d kHz", fromTo[0], fromTo[1]),
+                String.format("step %,d kHz, %,d frequencies", stepKhz, sweep.policies().size()));
+        t.row("step budget", String.format("%,d ns", budget), "");
+        t.row("WORST frequency", String.format("%,d kHz", sweep.worst().tscKhz()), "needs the most refreshes");
+        rows(t, sweep.worst());
+        t.row("best frequency", String.format("%,d kHz", sweep.best().tscKhz()), "");
+        rows(t, sweep.best());
+        t.print(out);
+        return ExitCode.OK;
+    }
+
+    private static void rows(Table t, RefreshPolicy.Policy p) {
+        if (p.periodSeconds().isEmpty()) {
+            t.row("  longest refresh period", "unbounded",
+                    "no whole second within " + Durations.format(p.horizonSeconds()) + " breaks the budget");
+            return;
+        }
+        long period = p.periodSeconds().getAsLong();
+        t.row("  longest refresh period", Durations.format(period), String.format("%,d s; step then %,d ns", period,
+                p.stepAtPeriodNs()));
+        t.row("  one second later", String.format("%,d ns", p.stepAfterPeriodNs()), "over budget");
+        t.row("  refreshes per day", period == 0 ? "every second is too many" : String.format("%,d", p.refreshesPerDay()),
+                "");
+    }
+
+    private static void put(ObjectNode o, RefreshPolicy.Policy p) {
+        o.put("tscKhz", p.tscKhz());
+        if (p.periodSeconds().isPresent()) {
+            o.put("periodSeconds", p.periodSeconds().getAsLong());
+            o.put("stepAtPeriodNs", p.stepAtPeriodNs());
+            o.put("stepAfterPeriodNs", p.stepAfterPeriodNs());
+            o.put("refreshesPerDay", p.refreshesPerDay());
+        } else {
+            o.putNull("periodSeconds");
+            o.put("refreshesPerDay", 0);
+        }
+    }
+
+    private void writeChart(List<Long> freqs, long budget, PrintWriter err) {
+        if (chart == null) {
+            return;
+        }
+        long span = chartSpan != null ? chartSpan : 60;
+        if (chartSpan == null) {
+            for (long f : freqs) {
+                RefreshPolicy.Policy p = RefreshPolicy.longestPeriod(f, budget);
+                if (p.periodSeconds().isPresent()) {
+                    span = Math.max(span, 2 * p.periodSeconds().getAsLong());
+                }
+            }
+        }
+        if (span <= 0) {
+            throw UserError.badInput("--chart-span must be positive");
+        }
+        writeAtomically(chart, StepChart.svg(new ArrayList<>(freqs), span, budget));
+        err.println("kvmclock: wrote " + chart);
+        err.flush();
+    }
+
+    static void writeAtomically(Path file, String text) {
+        Path abs = file.toAbsolutePath();
+        Path dir = abs.getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw UserError.badInput("cannot write " + file + ": directory " + dir + " does not exist");
+        }
+        Path tmp = null;
+        try {
+            tmp = Files.createTempFile(dir, "." + abs.getFileName(), ".tmp");
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            try {
+                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            } catch (UnsupportedOperationException ignored) {
+                // not a POSIX file system: keep the default permissions
+            }
+            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            try {
+                if (tmp != null) {
+                    Files.deleteIfExists(tmp);
+                }
+            } catch (IOException ignored) {
+                // the original error is the one to report
+            }
+            throw new UserError(ExitCode.FAILURE, "cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** "1000", "1000ns", "100us", "1.5ms", "2s" into whole ns. */
+    static long parseNs(String text) {
+        String v = text.trim().toLowerCase(Locale.ROOT).replace("_", "");
+        long scale = 1;
+        for (String[] u : new String[][] {{"ns", "1"}, {"us", "1000"}, {"ms", "1000000"}, {"s", "1000000000"}}) {
+            if (v.endsWith(u[0])) {
+                scale = Long.parseLong(u[1]);
+                v = v.substring(0, v.length() - u[0].length());
+                break;
+            }
+        }
+        try {
+            BigDecimal ns = new BigDecimal(v.trim()).multiply(BigDecimal.valueOf(scale));
+            if (ns.signum() < 0 || ns.stripTrailingZeros().scale() > 0) {
+                throw new NumberFormatException();
+            }
+            return ns.longValueExact();
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw UserError.badInput("--max-jump '" + text + "' is not a whole, non-negative number of ns"
+                    + " (1000, 100us, 1.5ms)");
+        }
+    }
+
+    static long[] parseRange(String text) {
+        String[] parts = text.split("-");
+        if (parts.length != 2) {
+            throw UserError.badInput("--range '" + text + "' is not FROM-TO, e.g. 1GHz-5GHz");
+        }
+        long from;
+        long to;
+        try {
+            from = FrequencyConverter.parseKhz(parts[0]);
+            to = FrequencyConverter.parseKhz(parts[1]);
+        } catch (picocli.CommandLine.TypeConversionException e) {
+            throw UserError.badInput("--range: " + e.getMessage());
+        }
+        if (to < from) {
+            throw UserError.badInput("--range '" + text + "' runs backwards: give the lower frequency first");
+        }
+        return new long[] {from, to};
+    }
+
+    static long parseStepKhz(String text) {
+        String v = text.trim().toLowerCase(Locale.ROOT);
+        long scale = 1;
+        if (v.endsWith("ghz")) {
+            scale = 1_000_000;
+            v = v.substring(0, v.length() - 3);
+        } else if (v.endsWith("mhz")) {
+            scale = 1_000;
+            v = v.substring(0, v.length() - 3);
+        } else if (v.endsWith("khz")) {
+            v = v.substring(0, v.length() - 3);
+        }
+        try {
+            BigDecimal khz = new BigDecimal(v.trim()).multiply(BigDecimal.valueOf(scale));
+            if (khz.signum() <= 0 || khz.stripTrailingZeros().scale() > 0) {
+                throw new NumberFormatException();
+            }
+            return khz.longValueExact();
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw UserError.badInput("--step '" + text + "' is not a positive whole number of kHz (1kHz, 1MHz)");
+        }
+    }
+}

@@ -1,0 +1,16 @@
+package io.kvmclock.cli;
+
+import io.kvmclock.drift.Durations;
+import picocli.CommandLine;
+
+/** Reads 40h, 1250s, 90m, 2d, 1h30m into whole seconds. */
+final class DurationConverter implements CommandLine.ITypeConverter<Long> {
+    @Override
+    public Long convert(String value) {
+        try {
+            return Durations.parseSeconds(value);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.TypeConversionException(e.getMessage());
+        }
+    }
+}
