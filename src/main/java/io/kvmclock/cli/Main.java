@@ -18,6 +18,7 @@ import picocli.CommandLine.ScopeType;
         subcommands = {
             TimescaleCommand.class,
             PvclockCommand.class,
+            SimulateCommand.class,
             CommandLine.HelpCommand.class
         },
         footer = {
