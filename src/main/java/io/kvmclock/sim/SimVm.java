@@ -18,7 +18,8 @@ import java.util.List;
 final class SimVm implements Vm {
     static final long KVMCLOCK_UPDATE_DELAY_NS = 100_000_000L;
     static final long KVMCLOCK_SYNC_PERIOD_NS = 300_000_000_000L;
-    static final int KVM_MAX_VCPU_IDS = 4096;
+    /** arch/x86/include/asm/kvm_host.h: KVM_MAX_VCPU_IDS = KVM_MAX_VCPUS * KVM_VCPU_ID_RATIO (4). */
+    static final int KVM_VCPU_ID_RATIO = 4;
     static final int VALID_CLOCK_FLAGS = ClockData.TSC_STABLE | ClockData.REALTIME | ClockData.HOST_TSC;
 
     final SimHypervisor hv;
@@ -267,8 +268,9 @@ final class SimVm implements Vm {
     @Override
     public Vcpu createVcpu(int id) {
         enter("KVM_CREATE_VCPU");
-        if (id < 0 || id >= KVM_MAX_VCPU_IDS) {
-            throw new HvException("KVM_CREATE_VCPU", Errno.EINVAL.number(), "vCPU id " + id + " outside 0.." + (KVM_MAX_VCPU_IDS - 1));
+        int maxIds = host.config.maxVcpus() * KVM_VCPU_ID_RATIO;
+        if (id < 0 || id >= maxIds) {
+            throw new HvException("KVM_CREATE_VCPU", Errno.EINVAL.number(), "vCPU id " + id + " outside 0.." + (maxIds - 1));
         }
         if (vcpus.size() >= host.config.maxVcpus()) {
             throw new HvException("KVM_CREATE_VCPU", Errno.EINVAL.number(), "KVM_MAX_VCPUS (" + host.config.maxVcpus() + ") reached");
