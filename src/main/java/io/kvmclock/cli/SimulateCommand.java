@@ -23,16 +23,17 @@ import picocli.CommandLine.Spec;
 @Command(name = "simulate",
         mixinStandardHelpOptions = true,
         description = {
-            "Run a scenario (JSON) on the embedded KVM clock model and print the clock events the guest sees:",
-            "master clock re-references, kexec/migration restores, TSC writes, with the size of each step",
-            "(negative = the guest clock went backwards). Deterministic: the same file gives the same output.",
+            "Run a scenario (JSON) on the embedded KVM clock model and print the clock events the guest sees: "
+                    + "master clock re-references, kexec/migration restores, TSC writes, with the size of each step "
+                    + "(negative = the guest clock went backwards). Deterministic: the same file gives the same output.",
             "The format is documented in io.kvmclock.sim.Scenario; examples are in scenarios/."
         },
         footer = {
             "",
             "Examples:",
             "  kvmclock simulate scenarios/kexec-live-update.json",
-            "  kvmclock simulate scenarios/hotplug-long-run.json --report out/   (writes out/hotplug-long-run.html)"
+            "  kvmclock simulate scenarios/hotplug-long-run.json --report out/",
+            "      (writes out/hotplug-long-run.html)"
         })
 final class SimulateCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "FILE", description = "The scenario file (JSON).")
@@ -140,6 +141,11 @@ final class SimulateCommand implements Callable<Integer> {
         Path tmp = Files.createTempFile(reportDir, "." + safe, ".tmp");
         try {
             Files.writeString(tmp, SimReport.html(r), StandardCharsets.UTF_8);
+            try {
+                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            } catch (UnsupportedOperationException e) {
+                // not a POSIX file system: keep the default
+            }
             Files.move(tmp, page, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(tmp);

@@ -9,7 +9,6 @@ import io.kvmclock.hv.VcpuExit;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
 import io.kvmclock.time.TscScaling;
-import io.kvmclock.time.Units;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -494,7 +493,4 @@ public final class SimVcpu implements Vcpu {
         return timeUpdates;
     }
 
-    static long nsToGuestCycles(long ns, long khz) {
-        return Units.nsToCycles(ns, khz);
-    }
 }
