@@ -50,13 +50,15 @@ public record SimHostConfig(String name, long tscKhz, long tscHz, long tscAtStar
 
     /**
      * A host like this machine: Intel Xeon, kernel 6.18, clocksource tsc, tsc_khz 2100000 ("tsc: Detected
-     * 2100.000 MHz processor"), nested KVM without TSC scaling, no CLOCK_GUEST ioctls, an hour of uptime.
+     * 2100.000 MHz processor", and KVM_GET_TSC_KHZ on a vCPU returns 2100000), nested KVM without TSC scaling,
+     * no CLOCK_GUEST ioctls, an hour of uptime, ioctl latencies as measured here ({@link Latency#thisMachine}).
+     * The true TSC frequency is taken equal to the calibration (not measured).
      */
     public static SimHostConfig thisMachine() {
         long khz = 2_100_000L;
         return new SimHostConfig("this-machine", khz, khz * 1000, 3_600L * khz * 1000 + 123_456_789L,
                 3_600_000_000_000L, 0, DEFAULT_REALTIME_NS, Optional.empty(), true, false, true, false, true, 0,
-                1024, Latency.typical(), "6.18.44-sim");
+                1024, Latency.thisMachine(), "6.18.44-sim");
     }
 
     /** A host with a given calibrated and true frequency, VMX scaling and the CLOCK_GUEST ioctls, no latency. */
