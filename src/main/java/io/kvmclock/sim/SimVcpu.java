@@ -52,7 +52,7 @@ public final class SimVcpu implements Vcpu {
     private long seenClockEpoch;
     private long seenMasterclockEpoch;
 
-    long hwTscKhz;
+    long hwTscHz;
     private TimeScale pvclockScale;
     long systemTimeMsr;
     boolean pvTimeActive;
@@ -95,7 +95,7 @@ public final class SimVcpu implements Vcpu {
     }
 
     TimeScale pvclockScale() {
-        return pvclockScale == null ? TimeScale.forGuestKhz(targetKhz()) : pvclockScale;
+        return pvclockScale == null ? TimeScale.kvmGetTimeScale(TimeScale.NSEC_PER_SEC, targetHz()) : pvclockScale;
     }
 
     /** The guest TSC now. */
@@ -103,10 +103,22 @@ public final class SimVcpu implements Vcpu {
         return readL1Tsc(vm.host.tsc());
     }
 
-    private long targetKhz() {
+    /**
+     * The guest TSC rate kvm_guest_time_update builds the pvclock from. 6.18 scales tsc_khz and multiplies
+     * by 1000 afterwards (2,499,999 kHz for 2.5 GHz on a 3 GHz host); the KVM_[GS]ET_CLOCK_GUEST series
+     * scales in Hz ("KVM: x86: Improve accuracy of KVM clock when TSC scaling is in force", patch 02 of
+     * the same series), so a host with clockGuest uses Hz.
+     */
+    private long targetHz() {
         long khz = vm.host.tscKhz();
         TscScaling s = scaling();
-        return s == null ? khz : s.scale(khz, l1TscRatio);
+        if (s == null) {
+            return khz * 1000L;
+        }
+        if (vm.host.config.clockGuest()) {
+            return Math.max(1, s.scale(khz * 1000L, l1TscRatio));
+        }
+        return Math.max(1, s.scale(khz, l1TscRatio)) * 1000L;
     }
 
     /** kvm_set_tsc_khz / set_tsc_khz: false when the kernel returns -1. */
@@ -179,10 +191,10 @@ public final class SimVcpu implements Vcpu {
             kernelNs = vm.host.kvmclockBaseAt(hostTsc);
         }
         long tscTimestamp = readL1Tsc(hostTsc);
-        long tgt = targetKhz();
-        if (hwTscKhz != tgt) {
-            pvclockScale = TimeScale.forGuestKhz(tgt);
-            hwTscKhz = tgt;
+        long tgt = targetHz();
+        if (hwTscHz != tgt) {
+            pvclockScale = TimeScale.kvmGetTimeScale(TimeScale.NSEC_PER_SEC, tgt);
+            hwTscHz = tgt;
         }
         int flags = master ? PvclockTimeInfo.FLAG_TSC_STABLE : 0;
         if (!pvTimeActive) {
@@ -314,7 +326,7 @@ public final class SimVcpu implements Vcpu {
         if (!vm.host.config.clockGuest()) {
             throw new HvException("KVM_GET_CLOCK_GUEST", Errno.EINVAL.number(), "unknown vCPU ioctl on this kernel");
         }
-        if (takeClockUpdate() || hwTscKhz == 0) {
+        if (takeClockUpdate() || hwTscHz == 0) {
             guestTimeUpdate();
         }
         if (!vm.useMasterClock) {

@@ -14,7 +14,8 @@
  * pre-2023 rule that forced an update on every hotplug); pvclock_update_vm_gtod_copy and use_master_clock;
  * KVM_REQ_MASTERCLOCK_UPDATE / GLOBAL_CLOCK_UPDATE / CLOCK_UPDATE served at vCPU entry in
  * vcpu_enter_guest's order; kvm_guest_time_update writing the pvclock (odd then even version, the
- * GUEST_STOPPED bit kept until the guest clears it, the scaled tsc_khz truncated as 6.18 does);
+ * GUEST_STOPPED bit kept until the guest clears it, the scaled tsc_khz truncated as 6.18 does, or in Hz
+ * when the host has the CLOCK_GUEST series, whose patch 02 makes that change);
  * KVM_GET/SET_CLOCK, KVM_GET/SET_TSC_KHZ (vCPU and VM scope), the TSC offset attribute, IA32_TSC and
  * MSR_KVM_SYSTEM_TIME_NEW, KVMCLOCK_CTRL, KVM_[GS]ET_CLOCK_GUEST (seed 000), kexec and a second host.
  *

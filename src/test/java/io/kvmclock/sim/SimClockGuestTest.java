@@ -89,4 +89,27 @@ class SimClockGuestTest {
             assertTrue(GuestProbe.pvclock(vm).guestStopped());
         }
     }
+
+    @Test
+    void scaledPvclockFrequencyIsKhzTruncatedOn618AndHzWithTheSeries() {
+        for (boolean series : new boolean[] {false, true}) {
+            SimHostConfig cfg = SimHostConfig.thisMachine().withScaling(java.util.Optional.of(io.kvmclock.time.TscScaling.VMX))
+                    .withClockGuest(series);
+            try (SimHypervisor hv = SimHypervisor.create(cfg, 1)) {
+                Vm vm = hv.createVm(VmConfig.defaults());
+                vm.setTscKhz(1_000_000);
+                Vcpu v = vm.createVcpu(0);
+                GuestProbe.start(v);
+                GuestProbe.readTsc(v);
+                long ratio = io.kvmclock.time.TscScaling.VMX.ratio(1_000_000, 2_100_000);
+                TimeScale expected = series
+                        ? TimeScale.kvmGetTimeScale(1_000_000_000L, io.kvmclock.time.TscScaling.VMX.scale(2_100_000_000L, ratio))
+                        : TimeScale.forGuestKhz(io.kvmclock.time.TscScaling.VMX.scale(2_100_000, ratio));
+                assertEquals(expected, GuestProbe.pvclock(vm).scale());
+                if (!series) {
+                    assertEquals(TimeScale.forGuestKhz(999_999), expected, "2.1 GHz scaled to 1 GHz truncates to 999,999 kHz");
+                }
+            }
+        }
+    }
 }
