@@ -20,6 +20,7 @@ import picocli.CommandLine.ScopeType;
             PvclockCommand.class,
             StateCommand.class,
             DriftCommand.class,
+            SimulateCommand.class,
             CommandLine.HelpCommand.class
         },
         footer = {

@@ -1,0 +1,147 @@
+package io.kvmclock.sim;
+
+import io.kvmclock.time.TscScaling;
+import java.util.Optional;
+
+/**
+ * One modelled host: its TSC hardware, its kernel's calibration and clocks, and KVM's capabilities and
+ * module parameters.
+ *
+ * @param name            a label for reports
+ * @param tscKhz          the kernel's calibrated tsc_khz (clocksource and KVM use it)
+ * @param tscHz           the TSC's true frequency against the time line (may differ from tscKhz * 1000)
+ * @param tscAtStart      the host TSC when this host joins the time line
+ * @param rawAtStartNs    CLOCK_MONOTONIC_RAW then (time since boot)
+ * @param bootOffsetNs    offs_boot (time spent suspended), added by get_kvmclock_base_ns
+ * @param realtimeAtStartNs CLOCK_REALTIME then; a wall-clock sync error between hosts is just a different value
+ * @param tscScaling      KVM_CAP_TSC_CONTROL with the vendor's ratio format, or empty (no scaling)
+ * @param vmTscControl    KVM_CAP_VM_TSC_CONTROL (VM-scope KVM_SET_TSC_KHZ)
+ * @param clockGuest      whether the proposed KVM_[GS]ET_CLOCK_GUEST exist
+ * @param tscClocksource  host clocksource is TSC (a condition of the master clock)
+ * @param hotplugForcesMasterclockUpdate the kvm_track_tsc_matching rule before "Don't unnecessarily force
+ *                        masterclock update on vCPU hotplug" (false = 6.18)
+ * @param kvmclockPeriodicSync the kvmclock_periodic_sync module parameter (6.18: true, every 300 s)
+ * @param masterclockSyncPeriodS seed 004's masterclock_sync_period (0 = off)
+ * @param maxVcpus        KVM_MAX_VCPUS
+ * @param latency         modelled ioctl latencies
+ * @param kernel          the uname release reported in HostInfo
+ */
+public record SimHostConfig(String name, long tscKhz, long tscHz, long tscAtStart, long rawAtStartNs,
+                            long bootOffsetNs, long realtimeAtStartNs, Optional<TscScaling> tscScaling,
+                            boolean vmTscControl, boolean clockGuest, boolean tscClocksource,
+                            boolean hotplugForcesMasterclockUpdate, boolean kvmclockPeriodicSync,
+                            long masterclockSyncPeriodS, int maxVcpus, Latency latency, String kernel) {
+
+    /** 2026-11-21T00:00:00Z. */
+    public static final long DEFAULT_REALTIME_NS = 1_795_219_200_000_000_000L;
+    public static final long MAX_TSC_HZ = 9_000_000_000L;
+
+    public SimHostConfig {
+        if (tscKhz <= 0 || tscKhz > 0xFFFF_FFFFL) {
+            throw new IllegalArgumentException("host tsc_khz must be 1..4294967295, got " + tscKhz);
+        }
+        if (tscHz <= 0 || tscHz > MAX_TSC_HZ) {
+            throw new IllegalArgumentException("host TSC frequency must be 1 Hz..9 GHz, got " + tscHz + " Hz");
+        }
+        if (rawAtStartNs < 0 || bootOffsetNs < 0 || masterclockSyncPeriodS < 0 || maxVcpus < 1) {
+            throw new IllegalArgumentException("host clock values and periods must not be negative");
+        }
+    }
+
+    /**
+     * A host like this machine: Intel Xeon, kernel 6.18, clocksource tsc, tsc_khz 2100000 ("tsc: Detected
+     * 2100.000 MHz processor", and KVM_GET_TSC_KHZ on a vCPU returns 2100000), nested KVM without TSC scaling,
+     * no CLOCK_GUEST ioctls, an hour of uptime, ioctl latencies as measured here ({@link Latency#thisMachine}).
+     * The true TSC frequency is taken equal to the calibration (not measured).
+     */
+    public static SimHostConfig thisMachine() {
+        long khz = 2_100_000L;
+        return new SimHostConfig("this-machine", khz, khz * 1000, 3_600L * khz * 1000 + 123_456_789L,
+                3_600_000_000_000L, 0, DEFAULT_REALTIME_NS, Optional.empty(), true, false, true, false, true, 0,
+                1024, Latency.thisMachine(), "6.18.44-sim");
+    }
+
+    /** A host with a given calibrated and true frequency, VMX scaling and the CLOCK_GUEST ioctls, no latency. */
+    public static SimHostConfig ideal(long tscKhz) {
+        return thisMachine().withName("ideal-" + tscKhz).withTsc(tscKhz, tscKhz * 1000)
+                .withScaling(Optional.of(TscScaling.VMX)).withClockGuest(true).withLatency(Latency.none());
+    }
+
+    public SimHostConfig withName(String n) {
+        return new SimHostConfig(n, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
+                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+    }
+
+    public SimHostConfig withTsc(long khz, long hz) {
+        return new SimHostConfig(name, khz, hz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
+                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+    }
+
+    public SimHostConfig withTscAtStart(long tsc) {
+        return new SimHostConfig(name, tscKhz, tscHz, tsc, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
+                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+    }
+
+    public SimHostConfig withRawAtStart(long rawNs) {
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawNs, bootOffsetNs, realtimeAtStartNs,
+                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+    }
+
+    public SimHostConfig withRealtimeAtStart(long ns) {
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, ns,
+                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+    }
+
+    public SimHostConfig withScaling(Optional<TscScaling> s) {
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
+                s, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+    }
+
+    public SimHostConfig withClockGuest(boolean on) {
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
+                tscScaling, vmTscControl, on, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+    }
+
+    public SimHostConfig withTscClocksource(boolean on) {
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
+                tscScaling, vmTscControl, clockGuest, on, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+    }
+
+    public SimHostConfig withHotplugForcesMasterclockUpdate(boolean on) {
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
+                tscScaling, vmTscControl, clockGuest, tscClocksource, on,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+    }
+
+    public SimHostConfig withKvmclockPeriodicSync(boolean on) {
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
+                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+                on, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+    }
+
+    public SimHostConfig withMasterclockSyncPeriodS(long s) {
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
+                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, s, maxVcpus, latency, kernel);
+    }
+
+    public SimHostConfig withMaxVcpus(int n) {
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
+                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, n, latency, kernel);
+    }
+
+    public SimHostConfig withLatency(Latency l) {
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
+                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, l, kernel);
+    }
+}

@@ -1,0 +1,508 @@
+package io.kvmclock.sim;
+
+import io.kvmclock.hv.ClockGuestAbi;
+import io.kvmclock.hv.CpuState;
+import io.kvmclock.hv.Errno;
+import io.kvmclock.hv.HvException;
+import io.kvmclock.hv.Vcpu;
+import io.kvmclock.hv.VcpuExit;
+import io.kvmclock.time.PvclockTimeInfo;
+import io.kvmclock.time.TimeScale;
+import io.kvmclock.time.TscScaling;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * struct kvm_vcpu_arch's clock part and the vCPU ioctls. {@link #run()} reproduces the clock guest of
+ * {@link ClockGuestAbi} (its effects, not x86): the first entry writes MSR_KVM_SYSTEM_TIME_NEW, then each
+ * RDTSC is reported as two port writes, low half then high half.
+ */
+public final class SimVcpu implements Vcpu {
+    /** Where the model's guest program is, encoded as the IP offset from the entry point in CpuState. */
+    enum Pc {
+        NOT_RESET(-1), WRMSR(0), RDTSC(0x0e), OUT_HI(0x14);
+
+        final int ip;
+
+        Pc(int ip) {
+            this.ip = ip;
+        }
+    }
+
+    static final int REGS_SIZE = 144;
+    static final int SREGS_SIZE = 312;
+    private static final int REG_RAX = 0;
+    private static final int REG_RDX = 24;
+    private static final int REG_RIP = 128;
+    private static final int REG_RFLAGS = 136;
+
+    final SimVm vm;
+    final int id;
+    private boolean closed;
+
+    long virtualTscKhz;
+    private TimeScale virtualTscScale;
+    long l1TscRatio;
+    long l1TscOffset;
+    long thisTscGeneration;
+
+    boolean requestMasterclockUpdate;
+    boolean requestGlobalClockUpdate;
+    boolean requestClockUpdate;
+    private long seenClockEpoch;
+    private long seenMasterclockEpoch;
+
+    long hwTscHz;
+    private TimeScale pvclockScale;
+    long systemTimeMsr;
+    boolean pvTimeActive;
+    boolean guestStoppedRequest;
+    /** How many times kvm_guest_time_update ran for this vCPU. */
+    long timeUpdates;
+
+    private Pc pc = Pc.NOT_RESET;
+    private long entryGpa;
+    private long heldTsc;
+
+    SimVcpu(SimVm vm, int id) {
+        this.vm = vm;
+        this.id = id;
+        this.l1TscRatio = scaling() == null ? 0 : scaling().defaultRatio();
+        this.seenClockEpoch = vm.clockUpdateEpoch;
+        this.seenMasterclockEpoch = vm.masterclockUpdateEpoch;
+    }
+
+    private TscScaling scaling() {
+        return vm.host.config.tscScaling().orElse(null);
+    }
+
+    // ---- kernel helpers ----
+
+    /** kvm_scale_tsc + l1 offset: kvm_read_l1_tsc. */
+    long readL1Tsc(long hostTsc) {
+        TscScaling s = scaling();
+        long scaled = s == null || l1TscRatio == s.defaultRatio() ? hostTsc : s.scale(hostTsc, l1TscRatio);
+        return scaled + l1TscOffset;
+    }
+
+    /** kvm_compute_l1_tsc_offset: target - scale(rdtsc). */
+    long computeL1TscOffset(long target) {
+        return target - readL1Tsc(vm.host.tsc()) + l1TscOffset;
+    }
+
+    long nsecToCycles(long ns) {
+        return virtualTscScale.scaleDelta(ns);
+    }
+
+    TimeScale pvclockScale() {
+        return pvclockScale == null ? TimeScale.kvmGetTimeScale(TimeScale.NSEC_PER_SEC, targetHz()) : pvclockScale;
+    }
+
+    /** The guest TSC now. */
+    public long guestTsc() {
+        return readL1Tsc(vm.host.tsc());
+    }
+
+    /**
+     * The guest TSC rate kvm_guest_time_update builds the pvclock from. 6.18 scales tsc_khz and multiplies
+     * by 1000 afterwards (2,499,999 kHz for 2.5 GHz on a 3 GHz host); the KVM_[GS]ET_CLOCK_GUEST series
+     * scales in Hz ("KVM: x86: Improve accuracy of KVM clock when TSC scaling is in force", patch 02 of
+     * the same series), so a host with clockGuest uses Hz.
+     */
+    private long targetHz() {
+        long khz = vm.host.tscKhz();
+        TscScaling s = scaling();
+        if (s == null) {
+            return khz * 1000L;
+        }
+        if (vm.host.config.clockGuest()) {
+            return Math.max(1, s.scale(khz * 1000L, l1TscRatio));
+        }
+        return Math.max(1, s.scale(khz, l1TscRatio)) * 1000L;
+    }
+
+    /** kvm_set_tsc_khz / set_tsc_khz: false when the kernel returns -1. */
+    boolean setTscKhzInternal(long userKhz) {
+        virtualTscScale = TimeScale.kvmGetTimeScale(userKhz * 1000L, TimeScale.NSEC_PER_SEC);
+        virtualTscKhz = userKhz;
+        long hostKhz = vm.host.tscKhz();
+        TscScaling s = scaling();
+        if (!TscScaling.needsScaling(userKhz, hostKhz, TscScaling.TOLERANCE_PPM)) {
+            if (s != null) {
+                l1TscRatio = s.defaultRatio();
+            }
+            return true;
+        }
+        if (s == null) {
+            if (userKhz > hostKhz) {
+                throw new HvException("KVM_SET_TSC_KHZ", Errno.EOPNOTSUPP.number(),
+                        "the kernel would enter TSC catch-up mode, which the model does not implement");
+            }
+            return false;
+        }
+        long ratio;
+        try {
+            ratio = s.ratio(userKhz, hostKhz);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        l1TscRatio = ratio;
+        return true;
+    }
+
+    /** vcpu_enter_guest's request handling, in its order. */
+    private void serveRequests() {
+        if (seenMasterclockEpoch != vm.masterclockUpdateEpoch) {
+            seenMasterclockEpoch = vm.masterclockUpdateEpoch;
+            requestMasterclockUpdate = true;
+        }
+        if (requestMasterclockUpdate) {
+            requestMasterclockUpdate = false;
+            vm.updateMasterclock();
+        }
+        if (requestGlobalClockUpdate) {
+            requestGlobalClockUpdate = false;
+            requestClockUpdate = true;
+            vm.scheduleClockUpdateWork(SimVm.KVMCLOCK_UPDATE_DELAY_NS);
+        }
+        if (takeClockUpdate()) {
+            guestTimeUpdate();
+        }
+    }
+
+    private boolean takeClockUpdate() {
+        boolean r = requestClockUpdate || seenClockEpoch != vm.clockUpdateEpoch;
+        requestClockUpdate = false;
+        seenClockEpoch = vm.clockUpdateEpoch;
+        return r;
+    }
+
+    /** kvm_guest_time_update: computes hv_clock and writes it to the guest like kvm_setup_guest_pvclock. */
+    void guestTimeUpdate() {
+        timeUpdates++;
+        boolean master = vm.useMasterClock;
+        long hostTsc;
+        long kernelNs;
+        if (master) {
+            hostTsc = vm.masterCycleNow;
+            kernelNs = vm.masterKernelNs;
+        } else {
+            hostTsc = vm.host.tsc();
+            kernelNs = vm.host.kvmclockBaseAt(hostTsc);
+        }
+        long tscTimestamp = readL1Tsc(hostTsc);
+        long tgt = targetHz();
+        if (hwTscHz != tgt) {
+            pvclockScale = TimeScale.kvmGetTimeScale(TimeScale.NSEC_PER_SEC, tgt);
+            hwTscHz = tgt;
+        }
+        int flags = master ? PvclockTimeInfo.FLAG_TSC_STABLE : 0;
+        if (!pvTimeActive) {
+            return;
+        }
+        if (guestStoppedRequest) {
+            flags |= PvclockTimeInfo.FLAG_GUEST_STOPPED;
+            guestStoppedRequest = false;
+        }
+        long gpa = systemTimeMsr & ~1L;
+        SimMemory m = vm.memory;
+        if (!m.contains(gpa, PvclockTimeInfo.SIZE)) {
+            return;
+        }
+        int at = (int) gpa;
+        int version = (m.u32(at) + 1) | 1;
+        m.putU32(at, version);
+        flags |= m.bytes[at + 29] & PvclockTimeInfo.FLAG_GUEST_STOPPED;
+        m.putU32(at + 4, 0);
+        m.putU64(at + 8, tscTimestamp);
+        m.putU64(at + 16, kernelNs + vm.kvmclockOffset);
+        m.putU32(at + 24, (int) pvclockScale.mul());
+        m.bytes[at + 28] = (byte) pvclockScale.shift();
+        m.bytes[at + 29] = (byte) flags;
+        m.bytes[at + 30] = 0;
+        m.bytes[at + 31] = 0;
+        m.putU32(at, version + 1);
+    }
+
+    // ---- vCPU ioctls ----
+
+    private void enter(String call) {
+        if (closed || vm.isClosed()) {
+            throw new HvException(call, Errno.EBADF.number(), "the vCPU or its VM is closed");
+        }
+        vm.hv.latency();
+    }
+
+    @Override
+    public int id() {
+        return id;
+    }
+
+    @Override
+    public long getTscKhz() {
+        enter("KVM_GET_TSC_KHZ");
+        return virtualTscKhz;
+    }
+
+    @Override
+    public void setTscKhz(long khz) {
+        enter("KVM_SET_TSC_KHZ");
+        long user = khz & 0xFFFF_FFFFL;
+        if (vm.exceedsMaxGuestKhz(user)) {
+            throw new HvException("KVM_SET_TSC_KHZ", Errno.EINVAL.number(), user + " kHz is beyond TSC scaling's reach");
+        }
+        if (user == 0) {
+            user = vm.host.tscKhz();
+        }
+        if (!setTscKhzInternal(user)) {
+            throw new HvException("KVM_SET_TSC_KHZ", Errno.EINVAL.number(), user + " kHz on a " + vm.host.tscKhz()
+                    + " kHz host needs TSC scaling " + (scaling() == null ? "this host lacks" : "beyond its range"));
+        }
+    }
+
+    @Override
+    public long getTscOffset() {
+        enter("KVM_GET_DEVICE_ATTR");
+        return l1TscOffset;
+    }
+
+    /** kvm_arch_tsc_set_attr(KVM_VCPU_TSC_OFFSET). */
+    @Override
+    public void setTscOffset(long offset) {
+        enter("KVM_SET_DEVICE_ATTR");
+        boolean matched = virtualTscKhz != 0 && vm.lastTscKhz == virtualTscKhz && vm.lastTscOffset == offset;
+        TscScaling s = scaling();
+        long hostTsc = vm.host.tsc();
+        long tsc = (s == null ? hostTsc : s.scale(hostTsc, l1TscRatio)) + offset;
+        long ns = vm.baseNs();
+        vm.userSetTsc = true;
+        vm.synchronizeTscCommit(this, offset, tsc, ns, matched);
+    }
+
+    @Override
+    public long getMsr(int index) {
+        enter("KVM_GET_MSRS");
+        return switch (index) {
+            case MSR_IA32_TSC -> guestTsc();
+            case MSR_KVM_SYSTEM_TIME_NEW -> systemTimeMsr;
+            default -> throw new HvException("KVM_GET_MSRS", Errno.EINVAL.number(),
+                    "MSR 0x" + Integer.toHexString(index) + " is not modelled");
+        };
+    }
+
+    @Override
+    public void setMsr(int index, long value) {
+        enter("KVM_SET_MSRS");
+        switch (index) {
+            case MSR_IA32_TSC -> vm.synchronizeTsc(this, value);
+            case MSR_KVM_SYSTEM_TIME_NEW -> writeSystemTime(value);
+            default -> throw new HvException("KVM_SET_MSRS", Errno.EINVAL.number(),
+                    "MSR 0x" + Integer.toHexString(index) + " is not modelled");
+        }
+    }
+
+    /** kvm_write_system_time. */
+    private void writeSystemTime(long value) {
+        systemTimeMsr = value;
+        requestGlobalClockUpdate = true;
+        pvTimeActive = (value & 1) != 0;
+    }
+
+    /** kvm_set_guest_paused. */
+    @Override
+    public void kvmclockCtrl() {
+        enter("KVM_KVMCLOCK_CTRL");
+        if (!pvTimeActive) {
+            throw new HvException("KVM_KVMCLOCK_CTRL", Errno.EINVAL.number(), "the guest has not enabled kvmclock");
+        }
+        guestStoppedRequest = true;
+        requestClockUpdate = true;
+    }
+
+    /** kvm_vcpu_ioctl_get_clock_guest (seed 000). */
+    @Override
+    public PvclockTimeInfo getClockGuest() {
+        enter("KVM_GET_CLOCK_GUEST");
+        if (!vm.host.config.clockGuest()) {
+            throw new HvException("KVM_GET_CLOCK_GUEST", Errno.EINVAL.number(), "unknown vCPU ioctl on this kernel");
+        }
+        if (takeClockUpdate() || hwTscHz == 0) {
+            guestTimeUpdate();
+        }
+        if (!vm.useMasterClock) {
+            throw new HvException("KVM_GET_CLOCK_GUEST", Errno.EINVAL.number(), "no master clock");
+        }
+        return vm.masterPvclock(this);
+    }
+
+    /** kvm_vcpu_ioctl_set_clock_guest (seed 000). */
+    @Override
+    public void setClockGuest(PvclockTimeInfo p) {
+        enter("KVM_SET_CLOCK_GUEST");
+        String call = "KVM_SET_CLOCK_GUEST";
+        if (!vm.host.config.clockGuest()) {
+            throw new HvException(call, Errno.EINVAL.number(), "unknown vCPU ioctl on this kernel");
+        }
+        if (!p.padsZero()) {
+            throw new HvException(call, Errno.EINVAL.number(), "non-zero padding");
+        }
+        if (p.mul() == 0) {
+            throw new HvException(call, Errno.EINVAL.number(), "tsc_to_system_mul is 0");
+        }
+        if (p.shift() < -32 || p.shift() > 32) {
+            throw new HvException(call, Errno.EINVAL.number(), "tsc_shift " + p.shift() + " outside -32..32");
+        }
+        long userHz = p.scale().toHz();
+        vm.pvclockUpdateVmGtodCopy();
+        try {
+            if (!vm.useMasterClock) {
+                throw new HvException(call, Errno.EINVAL.number(), "no master clock");
+            }
+            long currHz = vm.host.tscKhz() * 1000L;
+            TscScaling s = scaling();
+            if (s != null) {
+                currHz = s.scale(currHz, l1TscRatio);
+            }
+            if (Long.compareUnsigned(userHz, currHz - 1000) < 0 || Long.compareUnsigned(userHz, currHz + 1000) > 0) {
+                throw new HvException(call, Errno.ERANGE.number(),
+                        "the pvclock encodes " + userHz + " Hz, the vCPU runs at " + currHz + " Hz");
+            }
+            long guestTsc = readL1Tsc(vm.masterCycleNow);
+            long userClockNs = p.read(guestTsc);
+            vm.kvmclockOffset = userClockNs - vm.masterKernelNs;
+        } finally {
+            vm.requestClockUpdateAll();
+        }
+    }
+
+    @Override
+    public void resetToRealMode(long entry) {
+        enter("KVM_SET_SREGS");
+        entryGpa = entry;
+        pc = entry == ClockGuestAbi.CODE_GPA ? Pc.WRMSR : Pc.NOT_RESET;
+        heldTsc = 0;
+    }
+
+    @Override
+    public CpuState saveCpuState() {
+        enter("KVM_GET_REGS");
+        ByteBuffer regs = ByteBuffer.allocate(REGS_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        regs.putLong(REG_RAX, heldTsc & 0xFFFF_FFFFL);
+        regs.putLong(REG_RDX, heldTsc >>> 32);
+        regs.putLong(REG_RIP, pc == Pc.NOT_RESET ? 0xfff0 : (entryGpa & 0xffff) + pc.ip);
+        regs.putLong(REG_RFLAGS, 2);
+        ByteBuffer sregs = ByteBuffer.allocate(SREGS_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        long base = pc == Pc.NOT_RESET ? 0xffff0000L : entryGpa & ~0xffffL;
+        sregs.putLong(0, base);
+        sregs.putInt(8, 0xffff);
+        sregs.putShort(12, (short) (base >>> 4));
+        return new CpuState(regs.array(), sregs.array());
+    }
+
+    @Override
+    public void restoreCpuState(CpuState state) {
+        enter("KVM_SET_REGS");
+        if (state.regs().length != REGS_SIZE || state.sregs().length != SREGS_SIZE) {
+            throw new HvException("KVM_SET_REGS", Errno.EINVAL.number(), "struct kvm_regs/kvm_sregs sizes are 144/312 bytes");
+        }
+        ByteBuffer regs = ByteBuffer.wrap(state.regs()).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer sregs = ByteBuffer.wrap(state.sregs()).order(ByteOrder.LITTLE_ENDIAN);
+        long base = sregs.getLong(0);
+        long ip = regs.getLong(REG_RIP);
+        Pc found = Pc.NOT_RESET;
+        for (Pc p : Pc.values()) {
+            if (p != Pc.NOT_RESET && base + ip - p.ip == ClockGuestAbi.CODE_GPA) {
+                found = p;
+            }
+        }
+        pc = found;
+        entryGpa = found == Pc.NOT_RESET ? 0 : ClockGuestAbi.CODE_GPA;
+        heldTsc = (regs.getLong(REG_RAX) & 0xFFFF_FFFFL) | (regs.getLong(REG_RDX) << 32);
+    }
+
+    /** KVM_RUN: serve the requests at entry, then run the clock guest to its next exit. */
+    @Override
+    public VcpuExit run() {
+        if (closed || vm.isClosed()) {
+            throw new HvException("KVM_RUN", Errno.EBADF.number(), "the vCPU or its VM is closed");
+        }
+        vm.host.world.advance(vm.host.world.draw(vm.host.config.latency().vcpuEntry()));
+        serveRequests();
+        switch (pc) {
+            case NOT_RESET -> {
+                return new VcpuExit.Other(17, "KVM_EXIT_INTERNAL_ERROR: the model runs only the clock guest at 0x"
+                        + Long.toHexString(ClockGuestAbi.CODE_GPA) + "; call resetToRealMode first");
+            }
+            case WRMSR -> {
+                writeSystemTime(ClockGuestAbi.PVCLOCK_GPA | 1);
+                serveRequests();
+                return rdtscAndOutLow();
+            }
+            case RDTSC -> {
+                return rdtscAndOutLow();
+            }
+            case OUT_HI -> {
+                pc = Pc.RDTSC;
+                return new VcpuExit.IoOut(ClockGuestAbi.PORT_TSC_HI, 4, heldTsc >>> 32);
+            }
+            default -> throw new IllegalStateException();
+        }
+    }
+
+    private VcpuExit rdtscAndOutLow() {
+        heldTsc = guestTsc();
+        pc = Pc.OUT_HI;
+        return new VcpuExit.IoOut(ClockGuestAbi.PORT_TSC_LO, 4, heldTsc & 0xFFFF_FFFFL);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    // ---- the guest's own clock read (model extension, allocation-free) ----
+
+    /**
+     * What the guest's kvmclock read returns right now on this vCPU: RDTSC and the pvclock at the address it
+     * enabled, with pvclock_clocksource_read's version check. Long.MIN_VALUE when kvmclock is not enabled.
+     */
+    public long guestKvmclockNs() {
+        if (!pvTimeActive) {
+            return Long.MIN_VALUE;
+        }
+        SimMemory m = vm.memory;
+        int at = (int) (systemTimeMsr & ~1L);
+        if (!m.contains(at, PvclockTimeInfo.SIZE)) {
+            return Long.MIN_VALUE;
+        }
+        long tsc = guestTsc();
+        int v0 = m.u32(at);
+        long tscTimestamp = m.u64(at + 8);
+        long systemTime = m.u64(at + 16);
+        long mul = m.u32(at + 24) & 0xFFFF_FFFFL;
+        int shift = m.bytes[at + 28];
+        if ((v0 & 1) != 0 || m.u32(at) != v0) {
+            throw new IllegalStateException("pvclock version odd or changed during a single-threaded read");
+        }
+        long delta = tsc - tscTimestamp;
+        long d = shift < 0 ? delta >>> -shift : delta << shift;
+        return systemTime + (Math.unsignedMultiplyHigh(d, mul) << 32 | (d * mul) >>> 32);
+    }
+
+    /** The pvclock currently in guest memory (decoded), or null when kvmclock is not enabled. */
+    public PvclockTimeInfo guestPvclock() {
+        if (!pvTimeActive) {
+            return null;
+        }
+        return PvclockTimeInfo.decode(vm.memory.read(systemTimeMsr & ~1L, PvclockTimeInfo.SIZE));
+    }
+
+    public long virtualTscKhz() {
+        return virtualTscKhz;
+    }
+
+    public long timeUpdates() {
+        return timeUpdates;
+    }
+
+}
