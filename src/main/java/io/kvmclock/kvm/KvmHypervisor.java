@@ -1,0 +1,28 @@
+package io.kvmclock.kvm;
+
+import io.kvmclock.hv.HvUnavailableException;
+import io.kvmclock.hv.Hypervisor;
+
+/** The public entry point of the real backend: /dev/kvm through the FFM API. */
+public final class KvmHypervisor {
+    private KvmHypervisor() {}
+
+    public static final String DEVICE = "/dev/kvm";
+
+    /**
+     * Opens /dev/kvm. Throws {@link HvUnavailableException} with one line saying what is missing (the device,
+     * the permission, a usable API version) and what to do.
+     */
+    public static Hypervisor open() {
+        return Kvm.open(DEVICE);
+    }
+
+    /** Why KVM cannot be used here, or empty when /dev/kvm opens: for tests to skip with a reason. */
+    public static java.util.Optional<String> unavailableReason() {
+        try (Hypervisor h = open()) {
+            return java.util.Optional.empty();
+        } catch (HvUnavailableException e) {
+            return java.util.Optional.of(e.getMessage());
+        }
+    }
+}
