@@ -17,6 +17,11 @@ public final class KvmHypervisor {
         return Kvm.open(DEVICE);
     }
 
+    /** As {@link #open()} with another device node (a test, a container with KVM elsewhere). */
+    public static Hypervisor open(java.nio.file.Path device) {
+        return Kvm.open(device.toString());
+    }
+
     /** Why KVM cannot be used here, or empty when /dev/kvm opens: for tests to skip with a reason. */
     public static java.util.Optional<String> unavailableReason() {
         try (Hypervisor h = open()) {
