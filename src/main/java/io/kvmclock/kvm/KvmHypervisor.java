@@ -24,7 +24,12 @@ public final class KvmHypervisor {
 
     /** Why KVM cannot be used here, or empty when /dev/kvm opens: for tests to skip with a reason. */
     public static java.util.Optional<String> unavailableReason() {
-        try (Hypervisor h = open()) {
+        return unavailableReason(java.nio.file.Path.of(DEVICE));
+    }
+
+    /** As {@link #unavailableReason()} for another device node. */
+    public static java.util.Optional<String> unavailableReason(java.nio.file.Path device) {
+        try (Hypervisor h = open(device)) {
             return java.util.Optional.empty();
         } catch (HvUnavailableException e) {
             return java.util.Optional.of(e.getMessage());

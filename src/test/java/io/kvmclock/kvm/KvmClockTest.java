@@ -16,21 +16,21 @@ import io.kvmclock.hv.VmConfig;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
 import java.lang.foreign.Arena;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The clock controls on real KVM, checked through what the clock guest sees. Skips without /dev/kvm. */
 class KvmClockTest {
-    private static Hypervisor hv;
+    private Hypervisor hv;
 
-    @BeforeAll
-    static void open() {
+    @BeforeEach
+    void open() {
         hv = RealKvm.openOrSkip();
     }
 
-    @AfterAll
-    static void close() {
+    @AfterEach
+    void close() {
         if (hv != null) {
             hv.close();
         }
@@ -64,7 +64,7 @@ class KvmClockTest {
      * must lie in that bracket: any error in the offset larger than the bracket (tens of microseconds of
      * cycles) fails. Checked for the offset the vCPU starts with and for each written offset.
      */
-    private static void assertGuestTscIsHostPlusOffset(ClockGuest g) {
+    private void assertGuestTscIsHostPlusOffset(ClockGuest g) {
         long offset = g.vcpu().getTscOffset();
         long h0 = hv.readHostClocks().tsc();
         long tsc = g.readTsc();

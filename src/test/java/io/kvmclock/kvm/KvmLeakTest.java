@@ -30,7 +30,7 @@ class KvmLeakTest {
     }
 
     private static long kvmMaps(List<String> maps) {
-        return maps.stream().filter(l -> l.contains("kvm") || l.contains("guest-mem")).count();
+        return maps.stream().filter(l -> l.contains("anon_inode:kvm") || l.endsWith("/guest-mem")).count();
     }
 
     @Test
