@@ -1,7 +1,6 @@
 package io.kvmclock.guest;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
-import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -19,13 +18,6 @@ class GuestDependenciesTest {
         classes().that().resideInAPackage("io.kvmclock.guest..")
                 .should().onlyDependOnClassesThat().resideInAnyPackage("io.kvmclock.guest..", "io.kvmclock.hv..",
                         "io.kvmclock.time..", "java..")
-                .check(MAIN);
-    }
-
-    @Test
-    void onlyTheCliAndTheKvmPackageItselfKnowTheKvmBackend() {
-        noClasses().that().resideOutsideOfPackages("io.kvmclock.kvm..", "io.kvmclock.cli..")
-                .should().dependOnClassesThat().resideInAPackage("io.kvmclock.kvm..")
                 .check(MAIN);
     }
 }

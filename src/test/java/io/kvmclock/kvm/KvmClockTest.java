@@ -169,6 +169,24 @@ class KvmClockTest {
         }
     }
 
+    /**
+     * VM-scope KVM_[GS]ET_TSC_KHZ, as measured on 6.18: the VM ioctls exist although KVM_CAP_VM_TSC_CONTROL
+     * reads 0 here (the kernel ties that capability to TSC scaling). kvm_arch_vm_ioctl stores the default
+     * rate only while no vCPU exists (a new vCPU takes it) and otherwise leaves its EINVAL in place.
+     */
+    @Test
+    void vmScopeTscKhz() {
+        try (Vm vm = hv.createVm(VmConfig.defaults())) {
+            long khz = vm.getTscKhz();
+            assertEquals(hv.host().tscKhz(), khz, "VM default tsc_khz is the host's");
+            vm.setTscKhz(khz);
+            Vcpu v = vm.createVcpu(0);
+            assertEquals(khz, v.getTscKhz(), "a new vCPU takes the VM's tsc_khz");
+            HvException e = assertThrows(HvException.class, () -> vm.setTscKhz(khz));
+            assertEquals("KVM_SET_TSC_KHZ failed: EINVAL (22)", e.getMessage());
+        }
+    }
+
     @Test
     void clockGuestDetectionIsConsistent() {
         try (Vm vm = hv.createVm(VmConfig.defaults())) {
