@@ -75,7 +75,13 @@ final class Kvm implements Hypervisor {
                 default -> "cannot open " + device + ": " + Errno.describe(e.errno);
             });
         }
-        return new Kvm(fd);
+        try {
+            return new Kvm(fd);
+        } catch (HvException e) {
+            Native.close(fd);
+            throw new HvUnavailableException(device + " opened but does not answer as KVM (" + e.getMessage()
+                    + "): point --device at a KVM device node");
+        }
     }
 
     int checkExtension(int cap) {

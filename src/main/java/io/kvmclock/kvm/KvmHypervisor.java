@@ -2,6 +2,8 @@ package io.kvmclock.kvm;
 
 import io.kvmclock.hv.HvUnavailableException;
 import io.kvmclock.hv.Hypervisor;
+import java.nio.file.Path;
+import java.util.Optional;
 
 /** The public entry point of the real backend: /dev/kvm through the FFM API. */
 public final class KvmHypervisor {
@@ -18,21 +20,21 @@ public final class KvmHypervisor {
     }
 
     /** As {@link #open()} with another device node (a test, a container with KVM elsewhere). */
-    public static Hypervisor open(java.nio.file.Path device) {
+    public static Hypervisor open(Path device) {
         return Kvm.open(device.toString());
     }
 
     /** Why KVM cannot be used here, or empty when /dev/kvm opens: for tests to skip with a reason. */
-    public static java.util.Optional<String> unavailableReason() {
-        return unavailableReason(java.nio.file.Path.of(DEVICE));
+    public static Optional<String> unavailableReason() {
+        return unavailableReason(Path.of(DEVICE));
     }
 
     /** As {@link #unavailableReason()} for another device node. */
-    public static java.util.Optional<String> unavailableReason(java.nio.file.Path device) {
+    public static Optional<String> unavailableReason(Path device) {
         try (Hypervisor h = open(device)) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         } catch (HvUnavailableException e) {
-            return java.util.Optional.of(e.getMessage());
+            return Optional.of(e.getMessage());
         }
     }
 }

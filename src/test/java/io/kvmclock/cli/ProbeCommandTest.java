@@ -61,6 +61,14 @@ class ProbeCommandTest {
     }
 
     @Test
+    void aNodeThatIsNotKvmIsAnEnvironmentErrorInOneLine() {
+        Run r = run("probe", "--device", "/dev/null");
+        assertEquals(ExitCode.ENVIRONMENT, r.code());
+        assertEquals("kvmclock: /dev/null opened but does not answer as KVM (KVM_GET_API_VERSION failed: ENOTTY (25)): "
+                + "point --device at a KVM device node", r.err().strip());
+    }
+
+    @Test
     void helpHasAnExample() {
         Run r = run("probe", "--help");
         assertEquals(ExitCode.OK, r.code());
