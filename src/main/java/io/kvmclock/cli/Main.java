@@ -18,6 +18,7 @@ import picocli.CommandLine.ScopeType;
         subcommands = {
             TimescaleCommand.class,
             PvclockCommand.class,
+            ProbeCommand.class,
             StateCommand.class,
             DriftCommand.class,
             SimulateCommand.class,

@@ -1,0 +1,181 @@
+package io.kvmclock.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvmclock.guest.ClockGuest;
+import io.kvmclock.hv.ClockCapabilities;
+import io.kvmclock.hv.ClockData;
+import io.kvmclock.hv.HostInfo;
+import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.hv.Vcpu;
+import io.kvmclock.hv.Vm;
+import io.kvmclock.hv.VmConfig;
+import io.kvmclock.kvm.KvmHypervisor;
+import io.kvmclock.time.PvclockTimeInfo;
+import io.kvmclock.time.TimeScale;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "probe",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Probe this host's KVM clock support on real /dev/kvm: kernel, KVM API version and vendor module, the",
+            "clock capabilities, whether KVM_[GS]ET_CLOCK_GUEST exist, the host tsc_khz and clocksource; then boot",
+            "the clock guest, check that the master clock engages, read the guest's pvclock and check that its",
+            "mul/shift equal kvm_get_time_scale(1e9, vCPU tsc_khz * 1000)."
+        },
+        footer = {
+            "",
+            "Exit codes: 0 self-check passed, 1 self-check failed, 3 no usable /dev/kvm.",
+            "Example:",
+            "  kvmclock probe --json"
+        })
+final class ProbeCommand implements Callable<Integer> {
+
+    @Option(names = "--json", description = "Print JSON for scripts.")
+    boolean json;
+
+    @Option(names = "--device", paramLabel = "PATH", description = "The KVM device node (default: ${DEFAULT-VALUE}).")
+    Path device = Path.of(KvmHypervisor.DEVICE);
+
+    @Spec
+    CommandSpec spec;
+
+    /** What one probe found. */
+    record Result(HostInfo host, String vendorModule, ClockCapabilities caps, boolean masterClock, int clockFlags,
+                  long vcpuTscKhz, PvclockTimeInfo pvclock, TimeScale predicted, boolean tscOffsetWritable) {
+        boolean selfCheck() {
+            return pvclock.scale().equals(predicted);
+        }
+    }
+
+    @Override
+    public Integer call() {
+        Result r;
+        try (Hypervisor hv = KvmHypervisor.open(device)) {
+            r = probe(hv);
+        }
+        var out = spec.commandLine().getOut();
+        if (json) {
+            out.println(Json.write(toJson(r)));
+        } else {
+            table(r).print(out);
+        }
+        return r.selfCheck() ? ExitCode.OK : ExitCode.FAILURE;
+    }
+
+    static Result probe(Hypervisor hv) {
+        HostInfo host = hv.host();
+        ClockCapabilities caps = hv.capabilities();
+        try (Vm vm = hv.createVm(VmConfig.defaults())) {
+            ClockGuest g = ClockGuest.boot(vm);
+            g.readTsc();
+            g.readTsc();
+            ClockData clock = vm.getClock();
+            PvclockTimeInfo p = g.readPvclock();
+            long khz = g.vcpu().getTscKhz();
+            boolean master = clock.has(ClockData.TSC_STABLE) && p.tscStable();
+            return new Result(host, vendorModule(), caps, master, clock.flags(), khz, p, TimeScale.forGuestKhz(khz),
+                    caps.vcpuAttributes() && tscOffsetWritable(hv));
+        }
+    }
+
+    /** Writes offset+1000 on a throwaway vCPU and reads it back: kvm_pvm, for one, ignores the write. */
+    private static boolean tscOffsetWritable(Hypervisor hv) {
+        try (Vm vm = hv.createVm(VmConfig.defaults())) {
+            Vcpu v = vm.createVcpu(0);
+            long want = v.getTscOffset() + 1000;
+            v.setTscOffset(want);
+            return v.getTscOffset() == want;
+        }
+    }
+
+    private static String vendorModule() {
+        for (String m : List.of("kvm_intel", "kvm_amd", "kvm_pvm")) {
+            if (Files.exists(Path.of("/sys/module", m))) {
+                return m;
+            }
+        }
+        return "unknown";
+    }
+
+    static ObjectNode toJson(Result r) {
+        ObjectNode root = Json.object();
+        root.put("kernel", r.host().kernel());
+        ObjectNode kvm = root.putObject("kvm");
+        kvm.put("apiVersion", r.host().kvmApiVersion());
+        kvm.put("module", r.vendorModule());
+        ObjectNode caps = root.putObject("capabilities");
+        caps.put("adjustClockFlags", r.caps().adjustClockFlags());
+        caps.put("tscControl", r.caps().tscControl());
+        caps.put("vmTscControl", r.caps().vmTscControl());
+        caps.put("kvmclockCtrl", r.caps().kvmclockCtrl());
+        caps.put("vcpuAttributes", r.caps().vcpuAttributes());
+        root.put("clockGuest", r.caps().clockGuest());
+        root.put("tscKhz", r.host().tscKhz());
+        root.put("clocksource", r.host().clocksource());
+        root.put("masterClock", r.masterClock());
+        root.put("getClockFlags", r.clockFlags());
+        root.put("tscOffsetWritable", r.tscOffsetWritable());
+        ObjectNode pv = root.putObject("pvclock");
+        pv.put("version", r.pvclock().version());
+        Json.putUnsigned(pv, "tscTimestamp", r.pvclock().tscTimestamp());
+        Json.putUnsigned(pv, "systemTime", r.pvclock().systemTime());
+        pv.put("mul", r.pvclock().mul());
+        pv.put("shift", r.pvclock().shift());
+        pv.put("flags", r.pvclock().flags());
+        ObjectNode pred = root.putObject("predicted");
+        pred.put("vcpuTscKhz", r.vcpuTscKhz());
+        pred.put("mul", r.predicted().mul());
+        pred.put("shift", r.predicted().shift());
+        root.put("selfCheck", r.selfCheck() ? "pass" : "fail");
+        return root;
+    }
+
+    static Table table(Result r) {
+        ClockCapabilities c = r.caps();
+        return new Table()
+                .row("kernel", r.host().kernel(), "")
+                .row("KVM API version", Integer.toString(r.host().kvmApiVersion()), "module " + r.vendorModule())
+                .row("ADJUST_CLOCK flags", String.format("0x%x", c.adjustClockFlags()), adjustFlagNames(c.adjustClockFlags()))
+                .row("TSC_CONTROL", yes(c.tscControl()), c.tscControl() ? "TSC scaling" : "no TSC scaling: KVM_SET_TSC_KHZ only catches up")
+                .row("VM_TSC_CONTROL", yes(c.vmTscControl()), "VM-scope KVM_SET_TSC_KHZ")
+                .row("KVMCLOCK_CTRL", yes(c.kvmclockCtrl()), "")
+                .row("VCPU_ATTRIBUTES", yes(c.vcpuAttributes()), "KVM_VCPU_TSC_OFFSET")
+                .row("TSC offset writable", yes(r.tscOffsetWritable()), r.tscOffsetWritable() ? "" : "writes accepted and ignored")
+                .row("CLOCK_GUEST", yes(c.clockGuest()), c.clockGuest() ? "KVM_[GS]ET_CLOCK_GUEST present"
+                        : r.masterClock() ? "kernel lacks KVM_[GS]ET_CLOCK_GUEST (EINVAL with the master clock on)"
+                        : "unknown: without a master clock both answers are EINVAL")
+                .row("host tsc_khz", Long.toString(r.host().tscKhz()), "KVM_GET_TSC_KHZ on a vCPU")
+                .row("clocksource", r.host().clocksource(), "")
+                .row("master clock", yes(r.masterClock()), String.format("KVM_GET_CLOCK flags 0x%x", r.clockFlags()))
+                .row("pvclock mul", Long.toString(r.pvclock().mul()), "from guest memory")
+                .row("pvclock shift", Integer.toString(r.pvclock().shift()), "")
+                .row("predicted mul", Long.toString(r.predicted().mul()), "kvm_get_time_scale(1e9, " + r.vcpuTscKhz() + " kHz)")
+                .row("predicted shift", Integer.toString(r.predicted().shift()), "")
+                .row("self-check", r.selfCheck() ? "pass" : "FAIL", "");
+    }
+
+    private static String yes(boolean b) {
+        return b ? "yes" : "no";
+    }
+
+    private static String adjustFlagNames(int flags) {
+        StringBuilder b = new StringBuilder();
+        if ((flags & ClockData.TSC_STABLE) != 0) {
+            b.append("TSC_STABLE ");
+        }
+        if ((flags & ClockData.REALTIME) != 0) {
+            b.append("REALTIME ");
+        }
+        if ((flags & ClockData.HOST_TSC) != 0) {
+            b.append("HOST_TSC");
+        }
+        return b.toString().trim();
+    }
+}

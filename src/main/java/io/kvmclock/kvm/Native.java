@@ -1,0 +1,251 @@
+package io.kvmclock.kvm;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import io.kvmclock.hv.HvException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.util.Arrays;
+
+/**
+ * The libc calls the binding needs, through one downcall helper that always captures errno. Every call gets
+ * its own errno segment, allocated in the caller's arena: a shared static one would be overwritten by a
+ * concurrent call between the failure and the read.
+ */
+final class Native {
+    private Native() {}
+
+    static final int O_RDWR = 0x2;
+    static final int O_CREAT = 0x40;
+    static final int O_CLOEXEC = 0x80000;
+    static final int PROT_READ_WRITE = 0x1 | 0x2;
+    static final int MAP_SHARED = 0x1;
+    static final int MAP_PRIVATE = 0x2;
+    static final int MAP_ANONYMOUS = 0x20;
+    static final int MAP_NORESERVE = 0x4000;
+    static final int CLOCK_REALTIME = 0;
+    static final int CLOCK_MONOTONIC_RAW = 4;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO =
+            CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+
+    /** The one way this package makes a downcall: libc symbol, errno captured, plus any extra options. */
+    private static MethodHandle downcall(String name, FunctionDescriptor fd, Linker.Option... options) {
+        Linker.Option[] all = Arrays.copyOf(options, options.length + 1);
+        all[options.length] = Linker.Option.captureCallState("errno");
+        MemorySegment symbol = LINKER.defaultLookup().find(name)
+                .orElseThrow(() -> new IllegalStateException("libc has no symbol " + name));
+        return LINKER.downcallHandle(symbol, fd, all);
+    }
+
+    // open(const char *path, int flags, ...) : mode is variadic
+    private static final MethodHandle OPEN = downcall("open",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    // ioctl(int fd, unsigned long request, ...) : the argument is variadic, a pointer or an integer
+    private static final MethodHandle IOCTL_PTR = downcall("ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle IOCTL_LONG = downcall("ioctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle MMAP = downcall("mmap",
+            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MUNMAP = downcall("munmap",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle FTRUNCATE = downcall("ftruncate",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle CLOCK_GETTIME = downcall("clock_gettime",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle UNAME = downcall("uname", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+
+    /** struct utsname: six char[65] fields; release is the third. */
+    private static final long UTSNAME_SIZE = 6 * 65;
+    private static final long UTSNAME_RELEASE = 2 * 65;
+
+    /** A failed call: the errno and the name of the call, for HvException or a friendlier message. */
+    static final class NativeError extends RuntimeException {
+        final int errno;
+
+        NativeError(String call, int errno) {
+            super(call, null, false, false);
+            this.errno = errno;
+        }
+    }
+
+    private static MemorySegment errnoSegment(Arena arena) {
+        return arena.allocate(CAPTURE_LAYOUT);
+    }
+
+    private static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        throw new IllegalStateException(t);
+    }
+
+    /** ioctl with a pointer argument; returns the ioctl's non-negative result or throws HvException. */
+    static int ioctl(Arena arena, String name, int fd, long request, MemorySegment arg) {
+        MemorySegment state = errnoSegment(arena);
+        int r;
+        try {
+            r = (int) IOCTL_PTR.invokeExact(state, fd, request, arg);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r == -1) {
+            throw new HvException(name, errno(state));
+        }
+        return r;
+    }
+
+    /** ioctl with an integer argument (or none: pass 0). */
+    static int ioctl(Arena arena, String name, int fd, long request, long arg) {
+        MemorySegment state = errnoSegment(arena);
+        int r;
+        try {
+            r = (int) IOCTL_LONG.invokeExact(state, fd, request, arg);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r == -1) {
+            throw new HvException(name, errno(state));
+        }
+        return r;
+    }
+
+    /** ioctl with an integer argument, in its own arena (for calls that need no buffer). */
+    static int ioctl(String name, int fd, long request, long arg) {
+        try (Arena arena = Arena.ofConfined()) {
+            return ioctl(arena, name, fd, request, arg);
+        }
+    }
+
+    /** open(2); a failure throws NativeError so the caller can say what the errno means for that file. */
+    static int open(String path, int flags, int mode) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = errnoSegment(arena);
+            int fd;
+            try {
+                fd = (int) OPEN.invokeExact(state, arena.allocateFrom(path), flags, mode);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            if (fd < 0) {
+                throw new NativeError("open " + path, errno(state));
+            }
+            return fd;
+        }
+    }
+
+    static void close(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = errnoSegment(arena);
+            int r;
+            try {
+                r = (int) CLOSE.invokeExact(state, fd);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            if (r != 0) {
+                throw new HvException("close", errno(state));
+            }
+        }
+    }
+
+    /** mmap(2) of {@code length} bytes; the segment is sized to the mapping. */
+    static MemorySegment mmap(String what, long length, int flags, int fd, long offset) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = errnoSegment(arena);
+            MemorySegment p;
+            try {
+                p = (MemorySegment) MMAP.invokeExact(state, MemorySegment.NULL, length, PROT_READ_WRITE, flags, fd, offset);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            if (p.address() == -1L) {
+                throw new HvException("mmap " + what, errno(state));
+            }
+            return p.reinterpret(length);
+        }
+    }
+
+    static void munmap(MemorySegment mapping) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = errnoSegment(arena);
+            int r;
+            try {
+                r = (int) MUNMAP.invokeExact(state, mapping, mapping.byteSize());
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            if (r != 0) {
+                throw new HvException("munmap", errno(state));
+            }
+        }
+    }
+
+    static void ftruncate(int fd, long length) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = errnoSegment(arena);
+            int r;
+            try {
+                r = (int) FTRUNCATE.invokeExact(state, fd, length);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            if (r != 0) {
+                throw new HvException("ftruncate", errno(state));
+            }
+        }
+    }
+
+    /** clock_gettime(2) in ns, the timespec in the caller's arena. */
+    static long clockGettime(Arena arena, int clock) {
+        MemorySegment state = errnoSegment(arena);
+        MemorySegment ts = arena.allocate(16, 8);
+        int r;
+        try {
+            r = (int) CLOCK_GETTIME.invokeExact(state, clock, ts);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0) {
+            throw new HvException("clock_gettime", errno(state));
+        }
+        return ts.get(JAVA_LONG, 0) * 1_000_000_000L + ts.get(JAVA_LONG, 8);
+    }
+
+    /** uname(2)'s release field: the running kernel. */
+    static String kernelRelease() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = errnoSegment(arena);
+            MemorySegment buf = arena.allocate(UTSNAME_SIZE);
+            int r;
+            try {
+                r = (int) UNAME.invokeExact(state, buf);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            if (r != 0) {
+                throw new HvException("uname", errno(state));
+            }
+            return buf.getString(UTSNAME_RELEASE);
+        }
+    }
+}
