@@ -1,14 +1,24 @@
 package io.kvmclock.cli;
 
+import io.kvmclock.hv.HvUnavailableException;
 import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.kvm.KvmHypervisor;
+import io.kvmclock.sim.SimHostConfig;
+import io.kvmclock.sim.SimHypervisor;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
- * THE SEAM for commands that need real KVM. The lead connects {@link #openReal} to io.kvmclock.kvm at merge;
- * until then it reports that the real backend is not built. Tests may replace {@link #source}.
+ * Which backend a command runs on. Commands that need the real kernel use {@link #open()} (tests may
+ * replace {@link #source}); commands that can run anywhere take a {@link Choice}: auto is real KVM where
+ * /dev/kvm can be opened, else the embedded model, and says so.
  */
 final class Backends {
     private Backends() {}
+
+    enum Choice { auto, kvm, sim }
+
+    record Opened(Hypervisor hypervisor, String note) {}
 
     static Supplier<Hypervisor> source = Backends::openReal;
 
@@ -16,9 +26,25 @@ final class Backends {
         return source.get();
     }
 
-    // TODO(lead): return the io.kvmclock.kvm backend here.
+    /** Real KVM, or a one-line environment error (exit 3) saying what is missing and what to do. */
     static Hypervisor openReal() {
-        throw new UserError(ExitCode.ENVIRONMENT,
-                "the real KVM backend (io.kvmclock.kvm) is not built into this branch yet: --measure needs it");
+        try {
+            return KvmHypervisor.open();
+        } catch (HvUnavailableException e) {
+            throw new UserError(ExitCode.ENVIRONMENT, e.getMessage());
+        }
+    }
+
+    static Opened open(Choice choice, long seed) {
+        return switch (choice) {
+            case kvm -> new Opened(openReal(), null);
+            case sim -> new Opened(SimHypervisor.create(SimHostConfig.thisMachine(), seed), null);
+            case auto -> {
+                Optional<String> why = KvmHypervisor.unavailableReason();
+                yield why.isEmpty() ? new Opened(openReal(), null)
+                        : new Opened(SimHypervisor.create(SimHostConfig.thisMachine(), seed),
+                                why.get() + ": running on the embedded model (--backend sim)");
+            }
+        };
     }
 }

@@ -18,6 +18,7 @@ import picocli.CommandLine.ScopeType;
         subcommands = {
             TimescaleCommand.class,
             PvclockCommand.class,
+            DemoCommand.class,
             ProbeCommand.class,
             StateCommand.class,
             DriftCommand.class,

@@ -63,10 +63,19 @@ class DriftCommandTest {
     }
 
     @Test
-    void measureWithoutTheRealBackendIsAnEnvironmentError() {
-        CliRun r = CliRun.of("drift", "--measure", "20s");
-        assertEquals(ExitCode.ENVIRONMENT, r.exitCode());
-        assertTrue(r.errLine().contains("backend"), r.err());
+    void measureWithoutKvmIsAnEnvironmentError() {
+        var saved = Backends.source;
+        try {
+            Backends.source = () -> {
+                throw new UserError(ExitCode.ENVIRONMENT,
+                        io.kvmclock.kvm.KvmHypervisor.unavailableReason(java.nio.file.Path.of("/nonexistent/kvm")).orElseThrow());
+            };
+            CliRun r = CliRun.of("drift", "--measure", "20s");
+            assertEquals(ExitCode.ENVIRONMENT, r.exitCode());
+            assertTrue(r.errLine().contains("/nonexistent/kvm"), r.err());
+        } finally {
+            Backends.source = saved;
+        }
     }
 
     @Test

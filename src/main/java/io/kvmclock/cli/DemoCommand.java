@@ -1,0 +1,200 @@
+package io.kvmclock.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvmclock.demo.DemoResult;
+import io.kvmclock.demo.DemoRunner;
+import io.kvmclock.demo.HtmlReport;
+import io.kvmclock.demo.MethodResult;
+import io.kvmclock.demo.Summary;
+import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.restore.DowntimePolicy;
+import io.kvmclock.restore.RestoreMethod;
+import io.kvmclock.restore.RestoreMethods;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "demo",
+        mixinStandardHelpOptions = true,
+        description = {
+            "The main job: run the clock guest, live-update it N times with each restore method into a fresh VM,",
+            "and show what the guest saw, every method side by side.",
+            "",
+            "Per method: (a) |kvmclock error|: restored minus saved pvclock at the same guest TSC (0 = the kvmclock",
+            "is still the same function of the TSC); (b) TSC error in cycles against the method's downtime policy;",
+            "(c) guest kvmclock minus host reference time after resume; (d) restore wall time. Median, p99, max.",
+            "",
+            "Methods: qemu, firecracker, firecracker-realtime, cloud-hypervisor (what those VMMs do today),",
+            "documented (KVM's documented TSC-offset algorithm), clock-guest (KVM_SET_CLOCK_GUEST, where the",
+            "kernel has it), precise (ours: +-1 ns without CLOCK_GUEST)."
+        },
+        footer = {
+            "",
+            "Examples:",
+            "  kvmclock demo",
+            "  kvmclock demo --trials 200 --methods precise,documented,qemu --report /tmp/demo",
+            "  kvmclock demo --backend sim --json"
+        })
+final class DemoCommand implements Callable<Integer> {
+
+    @Option(names = "--trials", defaultValue = "20", paramLabel = "N", description = "Live updates per method (default ${DEFAULT-VALUE}).")
+    int trials;
+
+    @Option(names = "--methods", split = ",", paramLabel = "M[,M...]", description = "Methods to run (default: all).")
+    List<String> methods;
+
+    @Option(names = "--policy", defaultValue = "advance", paramLabel = "P",
+            description = "Downtime policy for clock-guest and precise: advance (clocks include the blackout) or freeze (default ${DEFAULT-VALUE}).")
+    String policy;
+
+    @Option(names = "--downtime", defaultValue = "0ms", paramLabel = "D",
+            description = "Extra blackout between pause and restore, e.g. 50ms, 2s (default ${DEFAULT-VALUE}).")
+    String downtime;
+
+    @Option(names = "--backend", defaultValue = "auto", paramLabel = "B",
+            description = "kvm, sim, or auto: kvm where /dev/kvm can be opened, else sim (default ${DEFAULT-VALUE}).")
+    Backends.Choice backend;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed for the sim backend (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--json", description = "Print JSON for scripts.")
+    boolean json;
+
+    @Option(names = "--report", paramLabel = "DIR", description = "Write an HTML page with charts of each method's errors to DIR.")
+    Path report;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        if (trials < 1 || trials > 100_000) {
+            throw UserError.badInput("--trials " + trials + " is out of range: 1 to 100000");
+        }
+        DowntimePolicy p = switch (policy.toLowerCase(java.util.Locale.ROOT)) {
+            case "advance" -> DowntimePolicy.ADVANCE;
+            case "freeze" -> DowntimePolicy.FREEZE;
+            default -> throw UserError.badInput("--policy '" + policy + "': choose advance or freeze");
+        };
+        long downtimeNs = Durations.parseNs(downtime, "--downtime");
+        List<RestoreMethod> chosen = new ArrayList<>();
+        for (String name : methods == null ? RestoreMethods.names() : methods) {
+            try {
+                chosen.add(RestoreMethods.byName(name.trim(), p));
+            } catch (IllegalArgumentException e) {
+                throw UserError.badInput(e.getMessage());
+            }
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        Backends.Opened opened = Backends.open(backend, seed);
+        if (opened.note() != null) {
+            err.println("kvmclock: " + opened.note());
+        }
+        DemoResult result;
+        try (Hypervisor hv = opened.hypervisor()) {
+            boolean tty = System.console() != null;
+            DemoRunner.Progress progress = (m, i, n) -> {
+                if (tty) {
+                    err.printf("\r%-22s trial %5d/%d", m, i, n);
+                    err.flush();
+                } else if (i == n) {
+                    err.printf("demo: %s: %d trials%n", m, n);
+                }
+            };
+            result = new DemoRunner(hv, trials, downtimeNs, progress).run(chosen);
+            if (tty) {
+                err.print("\r" + " ".repeat(40) + "\r");
+                err.flush();
+            }
+        }
+        Path index = report == null ? null : HtmlReport.write(report, result);
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(Json.write(toJson(result, index)));
+        } else {
+            printText(out, result);
+            if (index != null) {
+                out.println("report: " + index);
+            }
+        }
+        boolean anyFailed = result.methods().stream().anyMatch(m -> m.failures() > 0 && m.name().equals("precise"));
+        return anyFailed ? ExitCode.FAILURE : ExitCode.OK;
+    }
+
+    static ObjectNode toJson(DemoResult r, Path index) {
+        ObjectNode root = Json.object();
+        root.put("backend", r.backend());
+        root.put("trials", r.trials());
+        root.put("downtimeNs", r.downtimeNs());
+        root.putObject("host").put("kernel", r.host().kernel()).put("tscKhz", r.host().tscKhz())
+                .put("clocksource", r.host().clocksource());
+        ArrayNode ms = root.putArray("methods");
+        for (MethodResult m : r.methods()) {
+            ObjectNode j = ms.addObject();
+            j.put("name", m.name());
+            j.put("supported", m.supported());
+            if (!m.supported()) {
+                j.put("unsupportedReason", m.unsupported());
+                continue;
+            }
+            j.put("kvmclockPolicy", m.kvmclockPolicy().label());
+            j.put("tscPolicy", m.tscPolicy().label());
+            summary(j.putObject("kvmclockErrorNs"), Summary.ofAbsolute(m.kvmclockErrors()));
+            summary(j.putObject("tscErrorCycles"), Summary.of(m.tscErrors()));
+            summary(j.putObject("hostTimeErrorNs"), Summary.of(m.hostTimeErrors()));
+            summary(j.putObject("restoreMicros"), Summary.of(m.restoreMicros()));
+            summary(j.putObject("rounds"), Summary.of(m.rounds()));
+            j.put("withinOneNs", m.shareWithin(1));
+            j.put("steppedBackwards", m.backwards());
+            j.put("failures", m.failures());
+            j.put("fallbacks", m.fallbacks());
+        }
+        if (index != null) {
+            root.put("report", index.toString());
+        }
+        return root;
+    }
+
+    private static void summary(ObjectNode n, Summary s) {
+        n.put("median", s.median()).put("p99", s.p99()).put("max", s.max());
+    }
+
+    private static void printText(PrintWriter out, DemoResult r) {
+        out.printf("backend %s, %s, tsc_khz %d, clocksource %s; %d live updates per method%s%n%n", r.backend(),
+                r.host().kernel(), r.host().tscKhz(), r.host().clocksource(), r.trials(),
+                r.downtimeNs() > 0 ? String.format(", %d us extra blackout", r.downtimeNs() / 1000) : "");
+        for (MethodResult m : r.methods()) {
+            out.printf("%s  %s%n", m.name(), m.summary());
+            if (!m.supported()) {
+                out.printf("  not run: %s%n%n", m.unsupported());
+                continue;
+            }
+            out.printf("  policy: kvmclock %s, TSC %s%n", m.kvmclockPolicy().label(), m.tscPolicy().label());
+            out.printf("  %-26s %12s %12s %12s%n", "", "median", "p99", "max");
+            row(out, "|kvmclock error| (ns)", Summary.ofAbsolute(m.kvmclockErrors()));
+            row(out, "TSC error (cycles)", Summary.of(m.tscErrors()));
+            row(out, "host time error (ns)", Summary.of(m.hostTimeErrors()));
+            row(out, "restore (us)", Summary.of(m.restoreMicros()));
+            if (m.name().equals("precise")) {
+                row(out, "SET_CLOCK rounds", Summary.of(m.rounds()));
+            }
+            out.printf("  within 1 ns: %.1f %%   stepped backwards: %d/%d   failed: %d%s%n%n", 100 * m.shareWithin(1),
+                    m.backwards(), m.trials().size(), m.failures(),
+                    m.fallbacks() > 0 ? "   FELL BACK: " + m.fallbacks() : "");
+        }
+        out.flush();
+    }
+
+    private static void row(PrintWriter out, String label, Summary s) {
+        out.printf("  %-26s %,12d %,12d %,12d%n", label, s.median(), s.p99(), s.max());
+    }
+}

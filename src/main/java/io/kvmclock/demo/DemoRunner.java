@@ -1,0 +1,141 @@
+package io.kvmclock.demo;
+
+import io.kvmclock.guest.ClockGuest;
+import io.kvmclock.hv.ClockData;
+import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.hv.Vm;
+import io.kvmclock.hv.VmConfig;
+import io.kvmclock.restore.ClockCapture;
+import io.kvmclock.state.CaptureKind;
+import io.kvmclock.restore.RestoreFailedException;
+import io.kvmclock.restore.RestoreMethod;
+import io.kvmclock.restore.RestoreReport;
+import io.kvmclock.restore.RestoreTarget;
+import io.kvmclock.restore.UnsupportedMethodException;
+import io.kvmclock.hv.HvException;
+import io.kvmclock.state.ClockState;
+import io.kvmclock.time.PvclockTimeInfo;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Live-updates the clock guest {@code trials} times with each method, each time into a fresh VM, and
+ * measures what the guest sees. One guest per method, so the methods do not disturb each other; every trial
+ * starts from the VM the previous trial restored into, as successive VMM upgrades would.
+ */
+public final class DemoRunner {
+
+    /** Progress: method name, trial number (1-based), trials. */
+    public interface Progress {
+        void update(String method, int trial, int trials);
+    }
+
+    private final Hypervisor hv;
+    private final int trials;
+    private final long downtimeNs;
+    private final Progress progress;
+
+    public DemoRunner(Hypervisor hv, int trials, long downtimeNs, Progress progress) {
+        if (trials < 1) {
+            throw new IllegalArgumentException("trials must be at least 1");
+        }
+        this.hv = hv;
+        this.trials = trials;
+        this.downtimeNs = downtimeNs;
+        this.progress = progress;
+    }
+
+    public DemoResult run(List<RestoreMethod> methods) {
+        List<MethodResult> results = new ArrayList<>();
+        for (RestoreMethod m : methods) {
+            results.add(runMethod(m));
+        }
+        return new DemoResult(hv.backend(), hv.host(), trials, downtimeNs, results);
+    }
+
+    MethodResult runMethod(RestoreMethod m) {
+        String why = m.unsupportedReason(hv.capabilities());
+        if (why != null) {
+            return new MethodResult(m.name(), m.summary(), m.kvmclockPolicy(), m.tscPolicy(), why, List.of());
+        }
+        List<TrialResult> out = new ArrayList<>();
+        ClockGuest guest = ClockGuest.boot(hv.createVm(VmConfig.defaults()));
+        try {
+            guest.readTsc();
+            for (int i = 1; i <= trials; i++) {
+                progress.update(m.name(), i, trials);
+                Outcome o = trial(guest, m);
+                out.add(o.result());
+                guest = o.guest();
+                if (o.result().failure() != null && o.result().failure().startsWith("unsupported")) {
+                    return new MethodResult(m.name(), m.summary(), m.kvmclockPolicy(), m.tscPolicy(),
+                            o.result().failure(), List.of());
+                }
+            }
+        } finally {
+            guest.vm().close();
+        }
+        return new MethodResult(m.name(), m.summary(), m.kvmclockPolicy(), m.tscPolicy(), null, out);
+    }
+
+    private record Outcome(ClockGuest guest, TrialResult result) {}
+
+    private Outcome trial(ClockGuest src, RestoreMethod m) {
+        long tLast = src.readTsc();
+        PvclockTimeInfo before = src.readPvclock();
+        long kLast = before.read(tLast);
+        ClockState saved = ClockCapture.capture(hv, src.vm(), List.of(src.vcpu()), v -> src.readPvclock(), CaptureKind.LIVE_UPDATE);
+        ClockGuest.Snapshot image = src.pause(true);
+        if (downtimeNs > 0) {
+            hv.elapse(downtimeNs);
+        }
+        Vm vm = hv.createVm(VmConfig.defaults());
+        ClockGuest dst = ClockGuest.resume(vm, vm.createVcpu(0), image);
+        RestoreTarget target = new RestoreTarget(hv, dst.vm(), List.of(dst.vcpu()));
+        long w0 = hv.readHostClocks().monotonicRawNs();
+        RestoreReport report;
+        try {
+            report = m.restore(target, saved);
+        } catch (UnsupportedMethodException e) {
+            dst.vm().close();
+            return new Outcome(src, TrialResult.failed("unsupported: " + e.getMessage(), 0));
+        } catch (RestoreFailedException | HvException e) {
+            long micros = (hv.readHostClocks().monotonicRawNs() - w0) / 1000;
+            dst.vm().close();
+            return new Outcome(src, TrialResult.failed(e.getMessage(), micros));
+        }
+        long micros = (hv.readHostClocks().monotonicRawNs() - w0) / 1000;
+        // What the TSC policy calls for, fixed at the instant the restore returned (no vCPU has run yet).
+        ClockData atRestore = dst.vm().getClock();
+        src.vm().close();
+
+        long tFirst = dst.readTsc();
+        PvclockTimeInfo after = dst.readPvclock();
+        PvclockTimeInfo savedPv = ((io.kvmclock.state.GuestPvclock.Captured) saved.vcpus().getFirst().pvclock()).pvclock();
+        long a = after.read(tFirst) - savedPv.read(tFirst);
+        boolean backwards = after.read(tFirst) - kLast < 0;
+
+        long offset = dst.vcpu().getTscOffset();
+        long savedOffset = saved.vcpus().getFirst().tscOffset();
+        long g0 = saved.clock().hostTsc() + savedOffset;
+        long expectedOffset = switch (m.tscPolicy()) {
+            case ADVANCE -> saved.placementOn(hv.host(), hv.readHostClocks()).kind().isLiveUpdate() ? savedOffset
+                    : g0 + io.kvmclock.time.Units.nsToCycles(Math.max(0, atRestore.realtime() - saved.clock().realtime()),
+                            saved.vcpus().getFirst().tscKhz()) - atRestore.hostTsc();
+            case FREEZE, MIXED -> g0 - atRestore.hostTsc();
+        };
+        long b = offset - expectedOffset;
+
+        ClockData now = dst.vm().getClock();
+        long guestNow = after.read(now.hostTsc() + offset);
+        long reference = saved.clock().clock() + (now.realtime() - saved.clock().realtime());
+        long c = guestNow - reference;
+        return new Outcome(dst, new TrialResult(a, b, c, micros, backwards, report.rounds(), report.fellBack(), null));
+    }
+
+    /** A progress line on a terminal: rewritten in place. */
+    public static Progress line(Consumer<String> sink) {
+        return (method, trial, n) -> sink.accept(String.format("\r%-22s trial %4d/%d", method, trial, n));
+    }
+}

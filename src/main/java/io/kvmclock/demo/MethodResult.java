@@ -1,0 +1,59 @@
+package io.kvmclock.demo;
+
+import io.kvmclock.restore.DowntimePolicy;
+import java.util.List;
+
+/** All trials of one method. {@code unsupported} is null when the method ran. */
+public record MethodResult(String name, String summary, DowntimePolicy kvmclockPolicy, DowntimePolicy tscPolicy,
+                           String unsupported, List<TrialResult> trials) {
+
+    public boolean supported() {
+        return unsupported == null;
+    }
+
+    public List<TrialResult> ok() {
+        return trials.stream().filter(TrialResult::ok).toList();
+    }
+
+    public long failures() {
+        return trials.stream().filter(t -> !t.ok()).count();
+    }
+
+    public long backwards() {
+        return ok().stream().filter(TrialResult::steppedBackwards).count();
+    }
+
+    public long fallbacks() {
+        return ok().stream().filter(TrialResult::fellBack).count();
+    }
+
+    public long[] kvmclockErrors() {
+        return ok().stream().mapToLong(TrialResult::kvmclockErrorNs).toArray();
+    }
+
+    public long[] tscErrors() {
+        return ok().stream().mapToLong(TrialResult::tscErrorCycles).toArray();
+    }
+
+    public long[] hostTimeErrors() {
+        return ok().stream().mapToLong(TrialResult::hostTimeErrorNs).toArray();
+    }
+
+    public long[] restoreMicros() {
+        return ok().stream().mapToLong(TrialResult::restoreMicros).toArray();
+    }
+
+    public long[] rounds() {
+        return ok().stream().mapToLong(TrialResult::rounds).toArray();
+    }
+
+    /** Share of successful trials with |a| within {@code boundNs}. */
+    public double shareWithin(long boundNs) {
+        long[] a = kvmclockErrors();
+        if (a.length == 0) {
+            return 0;
+        }
+        long n = java.util.Arrays.stream(a).filter(v -> Math.abs(v) <= boundNs).count();
+        return (double) n / trials.size();
+    }
+}
