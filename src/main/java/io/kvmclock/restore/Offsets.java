@@ -1,6 +1,7 @@
 package io.kvmclock.restore;
 
 import io.kvmclock.hv.ClockData;
+import io.kvmclock.hv.Vcpu;
 import io.kvmclock.state.ClockState;
 
 /** Writes every vCPU's planned TSC offset from one destination KVM_GET_CLOCK reading. */
@@ -9,14 +10,36 @@ final class Offsets {
 
     static ClockData apply(RestoreTarget t, ClockState saved, TscPlan plan) {
         ClockData now = engageMasterClock(t, saved);
+        apply(t, saved, plan, now, false);
+        return now;
+    }
+
+    /**
+     * As {@link #apply(RestoreTarget, ClockState, TscPlan)} from a KVM_GET_CLOCK reading already taken; true when
+     * it wrote any offset. With {@code verify}, an offset the kernel did not take is an error. An offset
+     * the vCPU already has is not written again: such a write would only start a new TSC generation and file
+     * one more master clock update (kvm_track_tsc_matching).
+     */
+    static boolean apply(RestoreTarget t, ClockState saved, TscPlan plan, ClockData now, boolean verify) {
         if (!now.has(ClockData.HOST_TSC)) {
             throw new RestoreFailedException("KVM_GET_CLOCK gives no host TSC on the destination (no master clock):"
                     + " TSC offsets cannot be planned");
         }
+        boolean wrote = false;
         for (int i = 0; i < t.vcpus().size(); i++) {
-            t.vcpus().get(i).setTscOffset(plan.offsetFor(saved, i, now));
+            long offset = plan.offsetFor(saved, i, now);
+            Vcpu v = t.vcpus().get(i);
+            if (v.getTscOffset() != offset) {
+                v.setTscOffset(offset);
+                wrote = true;
+                if (verify && v.getTscOffset() != offset) {
+                    throw new RestoreFailedException("the kernel accepted vCPU " + v.id() + "'s TSC offset " + offset
+                            + " and ignored it (it still reads " + v.getTscOffset() + "; kvm_pvm does this): the"
+                            + " guest TSC cannot be placed, so the kvmclock cannot be either");
+                }
+            }
         }
-        return now;
+        return wrote;
     }
 
     /**
@@ -36,6 +59,6 @@ final class Offsets {
 
     /** The host TSC kept counting since the capture: the same boot (live update) or a kexec on the same host. */
     static boolean hostTscContinues(RestoreTarget t, ClockState saved) {
-        return saved.placementOn(t.hypervisor().host(), t.hypervisor().readHostClocks()).kind().isLiveUpdate();
+        return saved.placementOn(t.hypervisor().host(), t.hypervisor()::readHostClocks).kind().isLiveUpdate();
     }
 }

@@ -115,8 +115,14 @@ public record ClockState(FormatVersion format, Capture capture, HostInfo host,
      * (tsc_store_and_check_tsc_adjust) makes the TSC jump, and the rule then calls it a migration.
      */
     public Placement placementOn(HostInfo dest, HostClocks destNow) {
-        Objects.requireNonNull(dest, "dest");
         Objects.requireNonNull(destNow, "destNow");
+        return placementOn(dest, () -> destNow);
+    }
+
+    /** As {@link #placementOn(HostInfo, HostClocks)}, reading the destination's clocks only when the rule needs them. */
+    public Placement placementOn(HostInfo dest, java.util.function.Supplier<HostClocks> destClocks) {
+        Objects.requireNonNull(dest, "dest");
+        Objects.requireNonNull(destClocks, "destClocks");
         boolean sameBoot = !host.bootId().isEmpty() && host.bootId().equals(dest.bootId());
         long khzDiff = Math.abs(host.tscKhz() - dest.tscKhz());
         if (sameBoot) {
@@ -131,6 +137,7 @@ public record ClockState(FormatVersion format, Capture capture, HostInfo host,
                     + " (source " + host.tscKhz() + ")");
         }
         long savedTsc = capture.at().tsc();
+        HostClocks destNow = Objects.requireNonNull(destClocks.get(), "destination clocks");
         if (Long.compareUnsigned(destNow.tsc(), savedTsc) <= 0) {
             return new Placement(Placement.Kind.MIGRATION, "another boot whose host TSC " + Long.toUnsignedString(destNow.tsc())
                     + " is not past the captured " + Long.toUnsignedString(savedTsc));

@@ -1,0 +1,73 @@
+package io.kvmclock.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DemoCommandTest {
+
+    @Test
+    void jsonOnTheModelHasEveryMethodWithTheDocumentedKeys() {
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--trials", "4", "--json");
+        assertEquals(ExitCode.OK, r.exitCode(), r.err());
+        JsonNode j = r.json();
+        assertEquals("sim", j.get("backend").asText());
+        assertEquals(4, j.get("trials").asInt());
+        assertEquals(7, j.get("methods").size());
+        for (JsonNode m : j.get("methods")) {
+            assertTrue(m.has("name") && m.has("supported"), m.toString());
+            if (m.get("supported").asBoolean()) {
+                for (String k : new String[] {"kvmclockErrorNs", "tscErrorCycles", "hostTimeErrorNs", "restoreMicros"}) {
+                    assertTrue(m.get(k).has("median") && m.get(k).has("p99") && m.get(k).has("max"), k + " in " + m);
+                }
+                assertTrue(m.get("kvmclockErrorNs").get("median").asLong() >= 0, "absolute values");
+            } else {
+                assertTrue(m.get("unsupportedReason").asText().contains("KVM_SET_CLOCK_GUEST"), m.toString());
+            }
+        }
+    }
+
+    @Test
+    void reportWritesAPageAndItsCharts(@TempDir Path dir) throws Exception {
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--trials", "3", "--methods", "precise,qemu", "--report",
+                dir.toString());
+        assertEquals(ExitCode.OK, r.exitCode(), r.err());
+        String html = Files.readString(dir.resolve("index.html"));
+        assertTrue(html.contains("precise") && html.contains("qemu"), html);
+        assertTrue(html.contains("kvmclock-error.svg"), html);
+        String svg = Files.readString(dir.resolve("kvmclock-error.svg"));
+        assertTrue(svg.startsWith("<svg") && svg.contains("<circle"), svg);
+        assertTrue(r.out().contains("report: "), r.out());
+    }
+
+    @Test
+    void unknownMethodIsBadInputNamingTheChoices() {
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--methods", "precise,chrony");
+        assertEquals(ExitCode.BAD_INPUT, r.exitCode());
+        assertTrue(r.errLine().contains("chrony") && r.errLine().contains("documented"), r.err());
+    }
+
+    @Test
+    void badTrialsPolicyAndDowntimeAreBadInput() {
+        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--trials", "0").exitCode());
+        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--policy", "sideways").exitCode());
+        CliRun d = CliRun.of("demo", "--backend", "sim", "--downtime", "5 parsecs");
+        assertEquals(ExitCode.BAD_INPUT, d.exitCode());
+        assertFalse(d.err().contains("\tat "), d.err());
+    }
+
+    @Test
+    void textShowsATablePerMethod() {
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--trials", "3", "--methods", "documented,precise");
+        assertEquals(ExitCode.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("|kvmclock error| (ns)"), r.out());
+        assertTrue(r.out().contains("SET_CLOCK rounds"), r.out());
+        assertTrue(r.out().indexOf("documented") < r.out().indexOf("precise  "), r.out());
+    }
+}

@@ -1,0 +1,239 @@
+package io.kvmclock.demo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.kvmclock.guest.ClockGuest;
+import io.kvmclock.hv.ClockData;
+import io.kvmclock.hv.GuestMemory;
+import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.hv.Vcpu;
+import io.kvmclock.hv.Vm;
+import io.kvmclock.hv.VmConfig;
+import io.kvmclock.kvm.KvmHypervisor;
+import io.kvmclock.restore.ClockCapture;
+import io.kvmclock.restore.ClockGuestMethod;
+import io.kvmclock.restore.DocumentedMethod;
+import io.kvmclock.restore.DowntimePolicy;
+import io.kvmclock.restore.PreciseMethod;
+import io.kvmclock.restore.RestoreFailedException;
+import io.kvmclock.restore.RestoreMethod;
+import io.kvmclock.restore.RestoreReport;
+import io.kvmclock.restore.RestoreTarget;
+import io.kvmclock.sim.SimHostConfig;
+import io.kvmclock.sim.SimHypervisor;
+import io.kvmclock.state.CaptureKind;
+import io.kvmclock.state.ClockState;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** Live updates with the methods that promise continuity, on the model and on real KVM. */
+class RestoreMethodsTest {
+    private static final DemoRunner.Progress QUIET = (m, i, n) -> { };
+
+    private static Hypervisor kvm() {
+        Optional<String> why = KvmHypervisor.unavailableReason();
+        assumeTrue(why.isEmpty(), () -> "needs /dev/kvm: " + why.orElse(""));
+        return KvmHypervisor.open();
+    }
+
+    private static MethodResult run(Hypervisor hv, RestoreMethod m, int trials, long downtimeNs) {
+        return new DemoRunner(hv, trials, downtimeNs, QUIET).runMethod(m);
+    }
+
+    private static void assertNeverBackwards(MethodResult r) {
+        assertTrue(r.supported(), r.name() + ": " + r.unsupported());
+        assertEquals(0, r.failures(), r.name() + " failed: " + r.trials());
+        assertEquals(0, r.backwards(), r.name() + " stepped the guest's kvmclock backwards: " + r.trials());
+    }
+
+    @Test
+    void preciseKeepsTheFunctionWithinOneNanosecondOnTheModel() {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 7)) {
+            MethodResult r = run(hv, new PreciseMethod(DowntimePolicy.ADVANCE), 30, 0);
+            assertNeverBackwards(r);
+            assertEquals(0, r.fallbacks());
+            assertWithinOneNanosecond(r);
+            assertTrue(Arrays.stream(r.tscErrors()).allMatch(b -> b == 0), "TSC moved: " + r.trials());
+        }
+    }
+
+    @Test
+    void preciseOnRealKvm() {
+        try (Hypervisor hv = kvm()) {
+            MethodResult r = run(hv, new PreciseMethod(DowntimePolicy.ADVANCE), 30, 0);
+            assertNeverBackwards(r);
+            assertEquals(0, r.fallbacks(), "precise fell back: " + r.trials());
+            assertWithinOneNanosecond(r);
+        }
+    }
+
+    /**
+     * The promise is +-1 ns as the guest sees it. The vCPU's first entry serves the master clock update its
+     * creation filed, which re-rounds the function after precise has finished; in rare trials that adds a
+     * second nanosecond (measured on this machine: 2 of 200). The test allows that tail and nothing more.
+     */
+    private static void assertWithinOneNanosecond(MethodResult r) {
+        long[] a = r.kvmclockErrors();
+        long within = Arrays.stream(a).filter(v -> Math.abs(v) <= 1).count();
+        assertTrue(within * 10 >= a.length * 9L, within + " of " + a.length + " within 1 ns: " + r.trials());
+        assertTrue(Arrays.stream(a).allMatch(v -> Math.abs(v) <= 2), r.trials().toString());
+    }
+
+    @Test
+    void documentedNeverStepsBackwardsOnEitherBackend() {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 3)) {
+            assertNeverBackwards(run(hv, new DocumentedMethod(), 15, 0));
+        }
+        try (Hypervisor hv = kvm()) {
+            assertNeverBackwards(run(hv, new DocumentedMethod(), 15, 0));
+        }
+    }
+
+    @Test
+    void clockGuestRestoresExactlyWhereTheKernelHasIt() {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine().withClockGuest(true), 5)) {
+            MethodResult r = run(hv, new ClockGuestMethod(DowntimePolicy.ADVANCE), 15, 0);
+            assertNeverBackwards(r);
+            // the v5 selftest's bound for KVM_SET_CLOCK_GUEST
+            assertTrue(Arrays.stream(r.kvmclockErrors()).allMatch(a -> Math.abs(a) <= 2), r.trials().toString());
+        }
+    }
+
+    @Test
+    void clockGuestIsReportedUnsupportedWithoutTheIoctl() {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 5)) {
+            MethodResult r = run(hv, new ClockGuestMethod(DowntimePolicy.ADVANCE), 3, 0);
+            assertFalse(r.supported());
+            assertTrue(r.unsupported().contains("KVM_SET_CLOCK_GUEST"), r.unsupported());
+        }
+    }
+
+    @Test
+    void freezeKeepsTheFunctionAndHoldsTheTscAcrossTheBlackout() {
+        long blackout = 50_000_000;
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 11)) {
+            MethodResult r = run(hv, new PreciseMethod(DowntimePolicy.FREEZE), 20, blackout);
+            assertNeverBackwards(r);
+            assertTrue(Arrays.stream(r.kvmclockErrors()).allMatch(v -> Math.abs(v) <= 2), r.trials().toString());
+            // the guest's clock lags host time by (at least) the blackout: it froze
+            assertTrue(Arrays.stream(r.hostTimeErrors()).allMatch(c -> c <= -blackout), r.trials().toString());
+            // The offsets are written before the SET_CLOCK rounds, so the guest TSC counts from then: it resumes
+            // ahead of its frozen value by at most the restore's own duration, never behind it.
+            long khz = hv.host().tscKhz();
+            for (TrialResult t : r.ok()) {
+                assertTrue(t.tscErrorCycles() >= 0 && t.tscErrorCycles() <= (t.restoreMicros() + 1) * khz / 1000,
+                        "TSC error " + t.tscErrorCycles() + " cycles over a " + t.restoreMicros() + " us restore");
+            }
+        }
+    }
+
+    @Test
+    void preciseFailsLoudlyWhenItsBoundIsUnreachable() {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 13)) {
+            Setup s = Setup.of(hv);
+            // a kernel whose KVM_SET_CLOCK lands 10 ns later on every call than on the call before
+            Vm faulty = new DriftingSetClock(s.vm, 10);
+            RestoreFailedException e = assertThrows(RestoreFailedException.class, () -> new PreciseMethod(
+                    DowntimePolicy.ADVANCE, 1, 40).restore(new RestoreTarget(hv, faulty, List.of(s.vcpu)), s.saved));
+            assertTrue(e.getMessage().contains("not reporting success"), e.getMessage());
+            assertTrue(e.getMessage().contains("40 KVM_SET_CLOCK rounds"), e.getMessage());
+        }
+    }
+
+    @Test
+    void preciseRefusesWhenTheKernelIgnoresItsTscOffsetWrite() {
+        // kvm_pvm (this machine) accepts KVM_VCPU_TSC_OFFSET writes and ignores them; freeze needs one
+        try (Hypervisor hv = kvm()) {
+            Setup s = Setup.of(hv);
+            hv.elapse(5_000_000);
+            RestoreFailedException e = assertThrows(RestoreFailedException.class, () -> new PreciseMethod(
+                    DowntimePolicy.FREEZE).restore(new RestoreTarget(hv, s.vm, List.of(s.vcpu)), s.saved));
+            assertTrue(e.getMessage().contains("ignored"), e.getMessage());
+        }
+    }
+
+    @Test
+    void preciseFallsBackAndSaysSoWithoutAMasterClock() {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine().withTscClocksource(false), 17)) {
+            Setup s = Setup.of(hv);
+            RestoreReport r = new PreciseMethod(DowntimePolicy.ADVANCE)
+                    .restore(new RestoreTarget(hv, s.vm, List.of(s.vcpu)), s.saved);
+            assertTrue(r.fellBack());
+            assertTrue(r.notes().getFirst().contains("no master clock"), r.notes().toString());
+        }
+    }
+
+    /** A source guest captured and paused, and a fresh destination VM holding it, not yet run. */
+    private record Setup(ClockState saved, Vm vm, Vcpu vcpu) {
+        static Setup of(Hypervisor hv) {
+            ClockGuest src = ClockGuest.boot(hv.createVm(VmConfig.defaults()));
+            src.readTsc();
+            ClockState saved = ClockCapture.capture(hv, src.vm(), List.of(src.vcpu()), v -> src.readPvclock(),
+                    CaptureKind.LIVE_UPDATE);
+            ClockGuest.Snapshot snap = src.pause(true);
+            Vm vm = hv.createVm(VmConfig.defaults());
+            Vcpu vcpu = vm.createVcpu(0);
+            ClockGuest.resume(vm, vcpu, snap);
+            return new Setup(saved, vm, vcpu);
+        }
+    }
+
+    /** Fault injection: every KVM_SET_CLOCK lands {@code stepNs} later than the previous one did. */
+    private static final class DriftingSetClock implements Vm {
+        private final Vm vm;
+        private final long stepNs;
+        private long calls;
+
+        DriftingSetClock(Vm vm, long stepNs) {
+            this.vm = vm;
+            this.stepNs = stepNs;
+        }
+
+        @Override
+        public ClockData getClock() {
+            return vm.getClock();
+        }
+
+        @Override
+        public void setClock(ClockData d) {
+            calls++;
+            vm.setClock(new ClockData(d.clock() + calls * stepNs, d.flags(), d.realtime(), d.hostTsc()));
+        }
+
+        @Override
+        public long getTscKhz() {
+            return vm.getTscKhz();
+        }
+
+        @Override
+        public void setTscKhz(long khz) {
+            vm.setTscKhz(khz);
+        }
+
+        @Override
+        public Vcpu createVcpu(int id) {
+            return vm.createVcpu(id);
+        }
+
+        @Override
+        public List<Vcpu> vcpus() {
+            return vm.vcpus();
+        }
+
+        @Override
+        public GuestMemory memory() {
+            return vm.memory();
+        }
+
+        @Override
+        public void close() {
+            vm.close();
+        }
+    }
+}
