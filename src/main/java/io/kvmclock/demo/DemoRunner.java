@@ -14,10 +14,11 @@ import io.kvmclock.restore.RestoreTarget;
 import io.kvmclock.restore.UnsupportedMethodException;
 import io.kvmclock.hv.HvException;
 import io.kvmclock.state.ClockState;
+import io.kvmclock.state.GuestPvclock;
 import io.kvmclock.time.PvclockTimeInfo;
+import io.kvmclock.time.Units;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Consumer;
 
 /**
  * Live-updates the clock guest {@code trials} times with each method, each time into a fresh VM, and
@@ -92,27 +93,41 @@ public final class DemoRunner {
         }
         Vm vm = hv.createVm(VmConfig.defaults());
         ClockGuest dst = ClockGuest.resume(vm, vm.createVcpu(0), image);
+        Restored r = restoreAndMeasure(hv, m, saved, kLast, dst);
+        if (!r.result().ok()) {
+            dst.vm().close();
+            return new Outcome(src, r.result());
+        }
+        src.vm().close();
+        return new Outcome(dst, r.result());
+    }
+
+    /** A restore's outcome as the guest saw it. */
+    public record Restored(TrialResult result, RestoreReport report) {}
+
+    /**
+     * Restores {@code saved} into {@code dst} (its vCPU holds the guest's CPU state and has not run), runs the
+     * guest and measures what it sees. {@code kLast} is the last kvmclock value the guest read before the
+     * pause. Shared by the demo and the cross-process live update.
+     */
+    public static Restored restoreAndMeasure(Hypervisor hv, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst) {
         RestoreTarget target = new RestoreTarget(hv, dst.vm(), List.of(dst.vcpu()));
         long w0 = hv.readHostClocks().monotonicRawNs();
         RestoreReport report;
         try {
             report = m.restore(target, saved);
         } catch (UnsupportedMethodException e) {
-            dst.vm().close();
-            return new Outcome(src, TrialResult.failed("unsupported: " + e.getMessage(), 0));
+            return new Restored(TrialResult.failed("unsupported: " + e.getMessage(), 0), null);
         } catch (RestoreFailedException | HvException e) {
-            long micros = (hv.readHostClocks().monotonicRawNs() - w0) / 1000;
-            dst.vm().close();
-            return new Outcome(src, TrialResult.failed(e.getMessage(), micros));
+            return new Restored(TrialResult.failed(e.getMessage(), (hv.readHostClocks().monotonicRawNs() - w0) / 1000), null);
         }
         long micros = (hv.readHostClocks().monotonicRawNs() - w0) / 1000;
         // What the TSC policy calls for, fixed at the instant the restore returned (no vCPU has run yet).
         ClockData atRestore = dst.vm().getClock();
-        src.vm().close();
 
         long tFirst = dst.readTsc();
         PvclockTimeInfo after = dst.readPvclock();
-        PvclockTimeInfo savedPv = ((io.kvmclock.state.GuestPvclock.Captured) saved.vcpus().getFirst().pvclock()).pvclock();
+        PvclockTimeInfo savedPv = ((GuestPvclock.Captured) saved.vcpus().getFirst().pvclock()).pvclock();
         long a = after.read(tFirst) - savedPv.read(tFirst);
         boolean backwards = after.read(tFirst) - kLast < 0;
 
@@ -120,8 +135,8 @@ public final class DemoRunner {
         long savedOffset = saved.vcpus().getFirst().tscOffset();
         long g0 = saved.clock().hostTsc() + savedOffset;
         long expectedOffset = switch (m.tscPolicy()) {
-            case ADVANCE -> saved.placementOn(hv.host(), hv.readHostClocks()).kind().isLiveUpdate() ? savedOffset
-                    : g0 + io.kvmclock.time.Units.nsToCycles(Math.max(0, atRestore.realtime() - saved.clock().realtime()),
+            case ADVANCE -> saved.placementOn(hv.host(), hv::readHostClocks).kind().isLiveUpdate() ? savedOffset
+                    : g0 + Units.nsToCycles(Math.max(0, atRestore.realtime() - saved.clock().realtime()),
                             saved.vcpus().getFirst().tscKhz()) - atRestore.hostTsc();
             case FREEZE, MIXED -> g0 - atRestore.hostTsc();
         };
@@ -131,11 +146,6 @@ public final class DemoRunner {
         long guestNow = after.read(now.hostTsc() + offset);
         long reference = saved.clock().clock() + (now.realtime() - saved.clock().realtime());
         long c = guestNow - reference;
-        return new Outcome(dst, new TrialResult(a, b, c, micros, backwards, report.rounds(), report.fellBack(), null));
-    }
-
-    /** A progress line on a terminal: rewritten in place. */
-    public static Progress line(Consumer<String> sink) {
-        return (method, trial, n) -> sink.accept(String.format("\r%-22s trial %4d/%d", method, trial, n));
+        return new Restored(new TrialResult(a, b, c, micros, backwards, report.rounds(), report.fellBack(), null), report);
     }
 }

@@ -1,0 +1,192 @@
+package io.kvmclock.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvmclock.demo.DemoRunner;
+import io.kvmclock.demo.LiveUpdate;
+import io.kvmclock.demo.TrialResult;
+import io.kvmclock.guest.ClockGuest;
+import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.restore.DowntimePolicy;
+import io.kvmclock.restore.RestoreMethod;
+import io.kvmclock.restore.RestoreMethods;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "live-update",
+        mixinStandardHelpOptions = true,
+        description = {
+            "A VMM live update across two processes, on real KVM: this JVM runs the clock guest with its memory",
+            "in a file under /dev/shm, pauses it and writes the hand-over (clock state, vCPU state); a second JVM",
+            "maps the same memory, restores the clocks with the chosen method and resumes the same guest. Prints",
+            "what the guest saw: kvmclock error against the saved function, TSC error, guest vs host time, restore time."
+        },
+        footer = {
+            "",
+            "Examples:",
+            "  kvmclock live-update",
+            "  kvmclock live-update --method documented --json",
+            "  kvmclock live-update --keep /tmp/handoff    (keep the hand-over files to inspect: kvmclock state show /tmp/handoff/clock.kvmclk)"
+        })
+final class LiveUpdateCommand implements Callable<Integer> {
+
+    @Option(names = "--method", defaultValue = "precise", paramLabel = "M",
+            description = "Restore method the new process uses (default ${DEFAULT-VALUE}).")
+    String method;
+
+    @Option(names = "--policy", defaultValue = "advance", paramLabel = "P", description = "advance or freeze (default ${DEFAULT-VALUE}).")
+    String policy;
+
+    @Option(names = "--run", defaultValue = "200ms", paramLabel = "D", description = "How long the guest runs before the update (default ${DEFAULT-VALUE}).")
+    String run;
+
+    @Option(names = "--keep", paramLabel = "DIR", description = "Write the hand-over to DIR and keep it.")
+    Path keep;
+
+    @Option(names = "--json", description = "Print JSON for scripts.")
+    boolean json;
+
+    @Option(names = "--take-over", hidden = true, paramLabel = "DIR")
+    Path takeOver;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        RestoreMethod m = parseMethod();
+        if (takeOver != null) {
+            return takeOver(m);
+        }
+        long runNs = Durations.parseNs(run, "--run");
+        Path dir = keep != null ? keep : Files.createTempDirectory("kvmclock-live-update");
+        Path memory = Path.of("/dev/shm", "kvmclock-live-update-" + ProcessHandle.current().pid() + ".mem");
+        PrintWriter err = spec.commandLine().getErr();
+        try (Hypervisor hv = Backends.open()) {
+            err.println("live-update: old process " + ProcessHandle.current().pid() + " runs the guest on " + memory);
+            ClockGuest guest = LiveUpdate.handOver(hv, dir, memory, runNs);
+            JsonNode child;
+            try {
+                err.println("live-update: guest paused, hand-over in " + dir + "; starting the new process");
+                child = spawnNewProcess(dir, m);
+            } finally {
+                guest.vm().close();
+            }
+            print(child, dir);
+            return child.path("result").path("failure").isMissingNode() || child.path("result").path("failure").isNull()
+                    ? ExitCode.OK : ExitCode.FAILURE;
+        } finally {
+            Files.deleteIfExists(memory);
+            if (keep == null) {
+                deleteTree(dir);
+            }
+        }
+    }
+
+    private RestoreMethod parseMethod() {
+        DowntimePolicy p = switch (policy.toLowerCase(Locale.ROOT)) {
+            case "advance" -> DowntimePolicy.ADVANCE;
+            case "freeze" -> DowntimePolicy.FREEZE;
+            default -> throw UserError.badInput("--policy '" + policy + "': choose advance or freeze");
+        };
+        try {
+            return RestoreMethods.byName(method, p);
+        } catch (IllegalArgumentException e) {
+            throw UserError.badInput(e.getMessage());
+        }
+    }
+
+    private JsonNode spawnNewProcess(Path dir, RestoreMethod m) throws IOException, InterruptedException {
+        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), Main.class.getName(), "live-update", "--take-over", dir.toString(),
+                "--method", m.name(), "--policy", policy));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        int code = p.waitFor();
+        if (out.isBlank()) {
+            throw new UserError(ExitCode.FAILURE, "the new process exited with " + code + " and reported nothing");
+        }
+        return new ObjectMapper().readTree(out);
+    }
+
+    private int takeOver(RestoreMethod m) throws IOException {
+        try (Hypervisor hv = Backends.open()) {
+            DemoRunner.Restored r = LiveUpdate.takeOver(hv, takeOver, m);
+            ObjectNode root = Json.object();
+            root.put("pid", ProcessHandle.current().pid());
+            root.put("method", m.name());
+            ObjectNode res = root.putObject("result");
+            TrialResult t = r.result();
+            if (t.ok()) {
+                res.put("kvmclockErrorNs", t.kvmclockErrorNs()).put("tscErrorCycles", t.tscErrorCycles())
+                        .put("hostTimeErrorNs", t.hostTimeErrorNs()).put("restoreMicros", t.restoreMicros())
+                        .put("steppedBackwards", t.steppedBackwards()).put("rounds", t.rounds()).put("fellBack", t.fellBack());
+            } else {
+                res.put("failure", t.failure());
+            }
+            spec.commandLine().getOut().println(Json.write(root));
+            return t.ok() ? ExitCode.OK : ExitCode.FAILURE;
+        }
+    }
+
+    private void print(JsonNode child, Path dir) {
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            ObjectNode root = Json.object();
+            root.put("oldPid", ProcessHandle.current().pid());
+            root.put("newPid", child.path("pid").asLong());
+            root.put("method", child.path("method").asText());
+            root.set("result", child.path("result"));
+            if (keep != null) {
+                root.put("handoff", dir.toString());
+            }
+            out.println(Json.write(root));
+            return;
+        }
+        JsonNode r = child.path("result");
+        Table t = new Table();
+        t.row("old process", Long.toString(ProcessHandle.current().pid()), "ran the guest, paused it, wrote the hand-over");
+        t.row("new process", Long.toString(child.path("pid").asLong()), "mapped the same memory, restored, resumed");
+        t.row("method", child.path("method").asText(), "");
+        if (r.has("failure")) {
+            t.row("result", "FAILED", r.path("failure").asText());
+        } else {
+            t.row("kvmclock error", r.path("kvmclockErrorNs").asLong() + " ns", "restored minus saved pvclock at the same guest TSC");
+            t.row("TSC error", r.path("tscErrorCycles").asLong() + " cycles", "against the policy");
+            t.row("guest vs host time", r.path("hostTimeErrorNs").asLong() + " ns", "after resume");
+            t.row("restore", r.path("restoreMicros").asLong() + " us", r.path("rounds").asInt() + " KVM_SET_CLOCK round(s)");
+            t.row("stepped backwards", r.path("steppedBackwards").asBoolean() ? "YES" : "no", "");
+        }
+        if (keep != null) {
+            t.row("hand-over", dir.toString(), "kvmclock state show " + dir.resolve(LiveUpdate.STATE));
+        }
+        t.print(out);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

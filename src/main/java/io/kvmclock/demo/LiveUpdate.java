@@ -1,0 +1,88 @@
+package io.kvmclock.demo;
+
+import io.kvmclock.guest.ClockGuest;
+import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.hv.Vm;
+import io.kvmclock.hv.VmConfig;
+import io.kvmclock.restore.ClockCapture;
+import io.kvmclock.restore.RestoreMethod;
+import io.kvmclock.state.CaptureKind;
+import io.kvmclock.state.ClockState;
+import io.kvmclock.state.StateFile;
+import io.kvmclock.time.PvclockTimeInfo;
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * A VMM live update as it really happens: the old process runs the guest with its memory in a shared file,
+ * pauses it and hands over; a new process maps the same memory, restores the clocks and resumes the same
+ * guest. The hand-over directory holds three files, each written atomically:
+ * <ul>
+ *   <li>{@code clock.kvmclk}: the {@link ClockState} (the project's versioned format);</li>
+ *   <li>{@code cpu.snapshot}: the paused vCPU (registers and the kvmclock MSR), without memory;</li>
+ *   <li>{@code handoff.properties}: the memory file and size, and the guest's last kvmclock reading.</li>
+ * </ul>
+ */
+public final class LiveUpdate {
+    private LiveUpdate() {}
+
+    public static final String STATE = "clock.kvmclk";
+    public static final String CPU = "cpu.snapshot";
+    public static final String HANDOFF = "handoff.properties";
+
+    /** The old VMM's side: boot the guest on shared memory, let it run, pause it and write the hand-over. */
+    public static ClockGuest handOver(Hypervisor hv, Path dir, Path memoryFile, long runNs) throws IOException {
+        VmConfig config = new VmConfig(VmConfig.DEFAULT_MEMORY, Optional.of(memoryFile));
+        ClockGuest guest = ClockGuest.boot(hv.createVm(config));
+        guest.readTsc();
+        hv.elapse(runNs);
+        long tLast = guest.readTsc();
+        PvclockTimeInfo p = guest.readPvclock();
+        ClockState saved = ClockCapture.capture(hv, guest.vm(), java.util.List.of(guest.vcpu()), v -> guest.readPvclock(),
+                CaptureKind.LIVE_UPDATE);
+        ClockGuest.Snapshot snap = guest.pause(false);
+        Files.createDirectories(dir);
+        StateFile.write(dir.resolve(STATE), saved);
+        AtomicFiles.write(dir.resolve(CPU), snap.toBytes());
+        Properties props = new Properties();
+        props.setProperty("memoryFile", memoryFile.toAbsolutePath().toString());
+        props.setProperty("memoryBytes", Long.toString(config.memoryBytes()));
+        props.setProperty("lastKvmclockNs", Long.toUnsignedString(p.read(tLast)));
+        StringWriter w = new StringWriter();
+        props.store(w, "kvmclock live-update hand-over");
+        AtomicFiles.write(dir.resolve(HANDOFF), w.toString().getBytes(StandardCharsets.UTF_8));
+        return guest;
+    }
+
+    /** The new VMM's side: map the same memory, restore the clocks with {@code method}, resume and measure. */
+    public static DemoRunner.Restored takeOver(Hypervisor hv, Path dir, RestoreMethod method) throws IOException {
+        Properties props = new Properties();
+        props.load(new StringReader(Files.readString(dir.resolve(HANDOFF))));
+        Path memory = Path.of(required(props, "memoryFile"));
+        long bytes = Long.parseLong(required(props, "memoryBytes"));
+        long kLast = Long.parseUnsignedLong(required(props, "lastKvmclockNs"));
+        ClockState saved = StateFile.read(dir.resolve(STATE));
+        ClockGuest.Snapshot snap = ClockGuest.Snapshot.fromBytes(Files.readAllBytes(dir.resolve(CPU)));
+        Vm vm = hv.createVm(new VmConfig(bytes, Optional.of(memory)));
+        try {
+            ClockGuest guest = ClockGuest.resume(vm, vm.createVcpu(0), snap);
+            return DemoRunner.restoreAndMeasure(hv, method, saved, kLast, guest);
+        } finally {
+            vm.close();
+        }
+    }
+
+    private static String required(Properties p, String key) throws IOException {
+        String v = p.getProperty(key);
+        if (v == null) {
+            throw new IOException(HANDOFF + " has no " + key + ": not a complete hand-over");
+        }
+        return v;
+    }
+}

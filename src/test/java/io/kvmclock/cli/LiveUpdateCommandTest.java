@@ -1,0 +1,52 @@
+package io.kvmclock.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kvmclock.demo.LiveUpdate;
+import io.kvmclock.kvm.KvmHypervisor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LiveUpdateCommandTest {
+
+    private static void requireKvm() {
+        Optional<String> why = KvmHypervisor.unavailableReason();
+        assumeTrue(why.isEmpty(), () -> "needs /dev/kvm: " + why.orElse(""));
+    }
+
+    @Test
+    void aSecondProcessResumesTheSameGuestWithPrecise(@TempDir Path dir) throws Exception {
+        requireKvm();
+        Path handoff = dir.resolve("handoff");
+        CliRun r = CliRun.of("live-update", "--json", "--keep", handoff.toString(), "--run", "50ms");
+        assertEquals(ExitCode.OK, r.exitCode(), r.err());
+        JsonNode j = r.json();
+        assertNotEquals(j.get("oldPid").asLong(), j.get("newPid").asLong(), "the restore ran in another process");
+        JsonNode res = j.get("result");
+        assertFalse(res.get("steppedBackwards").asBoolean(), res.toString());
+        assertFalse(res.get("fellBack").asBoolean(), res.toString());
+        assertTrue(Math.abs(res.get("kvmclockErrorNs").asLong()) <= 2, res.toString());
+        // the hand-over is a valid state file that state show can read
+        CliRun show = CliRun.of("state", "show", handoff.resolve(LiveUpdate.STATE).toString(), "--json");
+        assertEquals(ExitCode.OK, show.exitCode(), show.err());
+        try (var shm = Files.list(Path.of("/dev/shm"))) {
+            assertTrue(shm.noneMatch(p -> p.getFileName().toString().endsWith(j.get("oldPid").asText() + ".mem")),
+                    "the shared memory file was removed");
+        }
+    }
+
+    @Test
+    void unknownMethodIsBadInput() {
+        CliRun r = CliRun.of("live-update", "--method", "teleport");
+        assertEquals(ExitCode.BAD_INPUT, r.exitCode());
+        assertTrue(r.errLine().contains("teleport"), r.err());
+    }
+}
