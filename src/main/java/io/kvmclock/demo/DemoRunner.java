@@ -112,16 +112,16 @@ public final class DemoRunner {
      */
     public static Restored restoreAndMeasure(Hypervisor hv, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst) {
         RestoreTarget target = new RestoreTarget(hv, dst.vm(), List.of(dst.vcpu()));
-        long w0 = hv.readHostClocks().monotonicRawNs();
+        long w0 = hv.monotonicRawNs();
         RestoreReport report;
         try {
             report = m.restore(target, saved);
         } catch (UnsupportedMethodException e) {
             return new Restored(TrialResult.failed("unsupported: " + e.getMessage(), 0), null);
         } catch (RestoreFailedException | HvException e) {
-            return new Restored(TrialResult.failed(e.getMessage(), (hv.readHostClocks().monotonicRawNs() - w0) / 1000), null);
+            return new Restored(TrialResult.failed(e.getMessage(), (hv.monotonicRawNs() - w0) / 1000), null);
         }
-        long micros = (hv.readHostClocks().monotonicRawNs() - w0) / 1000;
+        long micros = (hv.monotonicRawNs() - w0) / 1000;
         // What the TSC policy calls for, fixed at the instant the restore returned (no vCPU has run yet).
         ClockData atRestore = dst.vm().getClock();
 

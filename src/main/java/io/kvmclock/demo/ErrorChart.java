@@ -40,6 +40,11 @@ public final class ErrorChart {
             b.append(String.format(Locale.ROOT, "<text x='%.1f' y='%d' text-anchor='middle'>%s</text>%n", x, bottom + 16,
                     tick(d)));
         }
+        double band = LEFT + xOf(1, decades, plotW);
+        b.append(String.format(Locale.ROOT, "<rect x='%d' y='%d' width='%.1f' height='%d' fill='#2ca02c' fill-opacity='0.12'/>%n",
+                LEFT, top, band - LEFT, bottom - top));
+        b.append(String.format(Locale.ROOT, "<text x='%.1f' y='%d' fill='#2ca02c' font-size='10'>&#177;1</text>%n",
+                band + 2, top + 10));
         double x0 = LEFT;
         b.append(String.format(Locale.ROOT, "<line x1='%.1f' y1='%d' x2='%.1f' y2='%d' stroke='#999'/>%n", x0, top, x0, bottom));
         b.append(String.format(Locale.ROOT, "<text x='%d' y='%d' text-anchor='middle'>|error| (%s, log scale; 0 at the left edge)</text>%n",

@@ -231,6 +231,14 @@ final class Kvm implements Hypervisor {
      * ioctl, so it is off by at most half the ioctl's duration (about a microsecond).
      */
     @Override
+    public long monotonicRawNs() {
+        checkOpen();
+        try (Arena arena = Arena.ofConfined()) {
+            return Native.clockGettime(arena, Native.CLOCK_MONOTONIC_RAW);
+        }
+    }
+
+    @Override
     public HostClocks readHostClocks() {
         checkOpen();
         clockVcpu();
