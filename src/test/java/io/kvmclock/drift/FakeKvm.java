@@ -1,5 +1,6 @@
 package io.kvmclock.drift;
 
+import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.ClockGuestAbi;
@@ -252,16 +253,11 @@ public final class FakeKvm implements Hypervisor {
         public VcpuExit run() {
             nowNs += 1_000;
             if (entry != ClockGuestAbi.CODE_GPA) {
-                if (vm.takeReferenceOnRun) {
-                    vm.takeReference();
-                    vm.takeReferenceOnRun = false;
-                }
-                byte[] park = vm.memory().read(entry, 2);
-                return new VcpuExit.IoOut(park[1], 1, 0);
+                return new VcpuExit.Other(17, "no code at 0x" + Long.toHexString(entry));
             }
             if (!enabled) {
-                byte[] code = vm.memory().read(ClockGuestAbi.CODE_GPA, ClockGuestRunner.code().length);
-                if (!Arrays.equals(code, ClockGuestRunner.code())) {
+                byte[] code = vm.memory().read(ClockGuestAbi.CODE_GPA, ClockGuest.CODE.length);
+                if (!Arrays.equals(code, ClockGuest.CODE)) {
                     return new VcpuExit.Other(17, "no clock guest loaded");
                 }
                 enabled = true;
