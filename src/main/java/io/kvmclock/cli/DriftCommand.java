@@ -63,7 +63,8 @@ final class DriftCommand implements Callable<Integer> {
     @Option(names = "--trigger", paramLabel = "HOW", defaultValue = "tsc-offset",
             description = "With --measure, how to ask KVM for a new reference: tsc-offset (offset+1 and back, default),"
                     + " tsc-offset-bump (offset+1 kept), tsc-msr (host writes IA32_TSC), set-clock (KVM_GET_CLOCK then"
-                    + " KVM_SET_CLOCK REALTIME: re-bases, drift discarded), hotplug (a 2nd vCPU, run once);"
+                    + " KVM_SET_CLOCK REALTIME: re-bases, drift discarded), set-clock-saved (KVM_SET_CLOCK REALTIME with the pair saved"
+                    + " at the first reference: re-bases on realtime, step = realtime - kvmclock + ioctl gap), hotplug (a 2nd vCPU, run once);"
                     + " kvmclock-ctrl, system-time-msr, tsc-khz (+1 MHz) to show they take none.")
     String trigger;
 
@@ -181,8 +182,11 @@ final class DriftCommand implements Callable<Integer> {
         t.row("  as the guest read it", String.format("%,d ns", r.guestReadStepNs()),
                 "P2.read(t) - P1.read(t) at the TSC t the guest reported next");
         t.row("predicted step", String.format("%,d ns", r.predictedStepNs()),
-                r.trigger() == StepMeasurement.Trigger.SET_CLOCK ? "KVM_SET_CLOCK re-bases on the old function: drift discarded"
-                        : "raw(cycles) - pvclock(cycles)");
+                switch (r.trigger()) {
+                    case SET_CLOCK -> "KVM_SET_CLOCK re-bases on the old function: drift discarded";
+                    case SET_CLOCK_SAVED -> "raw drift; measured adds realtime-vs-raw rate and the ioctl gap";
+                    default -> "raw(cycles) - pvclock(cycles)";
+                });
         t.row("drift over that span", String.format("%,d ns", r.driftStepNs()), "what a plain re-base would give");
         t.row("difference", String.format("%+,d ns", r.differenceNs()), "measured - predicted");
         t.print(out);

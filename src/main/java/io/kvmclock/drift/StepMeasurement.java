@@ -53,6 +53,13 @@ public final class StepMeasurement {
          * and the step is only the ioctls' timing error.
          */
         SET_CLOCK("set-clock"),
+        /**
+         * KVM_SET_CLOCK(REALTIME) with the (clock, realtime) pair KVM_GET_CLOCK gave just after the first
+         * reference: KVM adds the realtime elapsed since, so the new kvmclock is re-based on CLOCK_REALTIME, not
+         * on the old function. The step is then realtime elapsed minus kvmclock elapsed, plus the ioctl's
+         * reference-to-realtime gap: the raw drift only where realtime runs at the raw rate (no NTP slew).
+         */
+        SET_CLOCK_SAVED("set-clock-saved"),
         /** Create another vCPU and run it once (since late 2023 a matching hotplug no longer forces a reference). */
         HOTPLUG("hotplug"),
         /** KVM_KVMCLOCK_CTRL: sets GUEST_STOPPED and requests a clock update (kvm_set_guest_paused). */
@@ -146,8 +153,13 @@ public final class StepMeasurement {
             long hostKhz = hv.host().tscKhz();
             long tscKhz = hostKhz > 0 ? hostKhz : guest.vcpu().getTscKhz();
             long offset0 = hv.capabilities().vcpuAttributes() ? guest.vcpu().getTscOffset() : 0;
+            ClockData saved = trigger == Trigger.SET_CLOCK_SAVED ? vm.getClock() : null;
+            if (saved != null && !saved.has(ClockData.REALTIME)) {
+                throw new HvUnavailableException("KVM_GET_CLOCK gave no realtime (flags 0x"
+                        + Integer.toHexString(saved.flags()) + "): set-clock-saved needs the master clock");
+            }
             elapseWithProgress(elapseNs, progress);
-            fire(trigger, vm, guest.vcpu());
+            fire(trigger, vm, guest.vcpu(), saved);
             long t = guest.readTsc();
             PvclockTimeInfo p2 = guest.readPvclock();
             long offsetChange = hv.capabilities().vcpuAttributes() ? guest.vcpu().getTscOffset() - offset0 : 0;
@@ -166,7 +178,7 @@ public final class StepMeasurement {
         }
     }
 
-    private static void fire(Trigger trigger, Vm vm, Vcpu vcpu) {
+    private static void fire(Trigger trigger, Vm vm, Vcpu vcpu, ClockData saved) {
         switch (trigger) {
             case TSC_OFFSET -> {
                 long off = vcpu.getTscOffset();
@@ -180,6 +192,7 @@ public final class StepMeasurement {
                 int flags = now.has(ClockData.REALTIME) ? ClockData.REALTIME : 0;
                 vm.setClock(new ClockData(now.clock(), flags, now.realtime(), 0));
             }
+            case SET_CLOCK_SAVED -> vm.setClock(new ClockData(saved.clock(), ClockData.REALTIME, saved.realtime(), 0));
             case HOTPLUG -> {
                 // kvm_track_tsc_matching files any KVM_REQ_MASTERCLOCK_UPDATE on the new vCPU, so it only takes
                 // effect once that vCPU enters the guest: run it once. It runs the clock guest too (the model
