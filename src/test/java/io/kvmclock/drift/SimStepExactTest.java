@@ -50,4 +50,30 @@ class SimStepExactTest {
             assertEquals(seconds * 1_000_000_000L, progress.getLast(), "progress reached the whole wait");
         }
     }
+
+    static Stream<Arguments> otherTriggers() {
+        List<Arguments> all = new ArrayList<>();
+        for (long k : new long[] {1_000_000, 2_596_138, 4_999_999}) {
+            for (StepMeasurement.Trigger t : new StepMeasurement.Trigger[] {StepMeasurement.Trigger.TSC_OFFSET_BUMP,
+                    StepMeasurement.Trigger.TSC_MSR, StepMeasurement.Trigger.HOTPLUG}) {
+                all.add(Arguments.of(k, t));
+            }
+        }
+        return all.stream();
+    }
+
+    /** Every trigger that re-bases on the raw clock gives the same exact step (hotplug where it forces a reference). */
+    @ParameterizedTest(name = "{1} at {0} kHz after 40 h")
+    @MethodSource("otherTriggers")
+    void otherTriggersStepExactlyAsPredicted(long khz, StepMeasurement.Trigger trigger) {
+        SimHostConfig cfg = SimHostConfig.ideal(khz).withHotplugForcesMasterclockUpdate(true);
+        try (SimHypervisor hv = SimHypervisor.create(cfg, khz)) {
+            StepMeasurement.Result r = new StepMeasurement(hv).measure(144_000L * 1_000_000_000L, trigger);
+            assertTrue(r.newReference(), trigger.cliName() + " took no reference in the model");
+            assertEquals(r.driftStepNs(), r.measuredStepNs(), "offset change " + r.offsetChange());
+            if (r.offsetChange() == 0) {
+                assertEquals(DriftPredictor.stepNs(khz, r.hostCycles()), r.measuredStepNs());
+            }
+        }
+    }
 }
