@@ -53,7 +53,7 @@ final class DriftCommand implements Callable<Integer> {
     Long tscKhz;
 
     @Option(names = "--since", converter = DurationConverter.class, paramLabel = "DURATION",
-            description = "Time since the previous master clock reference: 40h, 1250s, 90m, 2d, 1h30m.")
+            description = "Time since the previous master clock reference, whole seconds: 40h, 1250s, 90m, 2d, 1h30m.")
     Long sinceSeconds;
 
     @Option(names = "--measure", converter = DurationConverter.class, paramLabel = "DURATION",
