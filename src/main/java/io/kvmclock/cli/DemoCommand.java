@@ -7,6 +7,7 @@ import io.kvmclock.demo.DemoRunner;
 import io.kvmclock.demo.HtmlReport;
 import io.kvmclock.demo.MethodResult;
 import io.kvmclock.demo.Summary;
+import io.kvmclock.drift.Durations;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.restore.DowntimePolicy;
 import io.kvmclock.restore.RestoreMethod;
@@ -85,7 +86,12 @@ final class DemoCommand implements Callable<Integer> {
             case "freeze" -> DowntimePolicy.FREEZE;
             default -> throw UserError.badInput("--policy '" + policy + "': choose advance or freeze");
         };
-        long downtimeNs = Durations.parseNs(downtime, "--downtime");
+        long downtimeNs;
+        try {
+            downtimeNs = Durations.parseNs(downtime);
+        } catch (IllegalArgumentException e) {
+            throw UserError.badInput("--downtime " + e.getMessage());
+        }
         List<RestoreMethod> chosen = new ArrayList<>();
         for (String name : methods == null ? RestoreMethods.names() : methods) {
             try {

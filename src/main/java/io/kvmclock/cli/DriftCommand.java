@@ -53,7 +53,7 @@ final class DriftCommand implements Callable<Integer> {
     Long tscKhz;
 
     @Option(names = "--since", converter = DurationConverter.class, paramLabel = "DURATION",
-            description = "Time since the previous master clock reference: 40h, 1250s, 90m, 2d, 1h30m.")
+            description = "Time since the previous master clock reference, whole seconds: 40h, 1250s, 90m, 2d, 1h30m.")
     Long sinceSeconds;
 
     @Option(names = "--measure", converter = DurationConverter.class, paramLabel = "DURATION",
@@ -61,9 +61,11 @@ final class DriftCommand implements Callable<Integer> {
     Long measureSeconds;
 
     @Option(names = "--trigger", paramLabel = "HOW", defaultValue = "tsc-offset",
-            description = "With --measure, how to make KVM take a new reference: tsc-offset (offset+1 and back, default),"
-                    + " tsc-offset-bump (offset+1 kept), set-clock (KVM_GET_CLOCK then KVM_SET_CLOCK REALTIME), hotplug"
-                    + " (create a vCPU).")
+            description = "With --measure, how to ask KVM for a new reference: tsc-offset (offset+1 and back, default),"
+                    + " tsc-offset-bump (offset+1 kept), tsc-msr (host writes IA32_TSC), set-clock (KVM_GET_CLOCK then"
+                    + " KVM_SET_CLOCK REALTIME: re-bases, drift discarded), set-clock-saved (KVM_SET_CLOCK REALTIME with the pair saved"
+                    + " at the first reference: re-bases on realtime, step = realtime - kvmclock + ioctl gap), hotplug (a 2nd vCPU, run once);"
+                    + " kvmclock-ctrl, system-time-msr, tsc-khz (+1 MHz) to show they take none.")
     String trigger;
 
     @Option(names = "--json", description = "Print JSON for scripts.")
@@ -140,7 +142,8 @@ final class DriftCommand implements Callable<Integer> {
             err.printf("kvmclock: booting the clock guest on %s, waiting %s, then trigger %s ...%n", hv.backend(),
                     Durations.format(measureSeconds), how.cliName());
             err.flush();
-            r = new StepMeasurement(hv).measure(Math.multiplyExact(measureSeconds, 1_000_000_000L), how);
+            r = new StepMeasurement(hv).measure(Math.multiplyExact(measureSeconds, 1_000_000_000L), how,
+                    progress(err));
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
@@ -155,6 +158,7 @@ final class DriftCommand implements Callable<Integer> {
             root.put("offsetChange", r.offsetChange());
             root.put("rawNsBetween", r.rawNsBetween());
             root.put("measuredJumpNs", r.measuredStepNs());
+            root.put("guestReadJumpNs", r.guestReadStepNs());
             root.put("predictedJumpNs", r.predictedStepNs());
             root.put("driftJumpNs", r.driftStepNs());
             root.put("differenceNs", r.differenceNs());
@@ -173,14 +177,36 @@ final class DriftCommand implements Callable<Integer> {
                 r.after().tscStable() ? "still in master-clock mode" : "KVM left master-clock mode: no exact prediction");
         t.row("host cycles between references", String.format("%,d", r.hostCycles()), "P2.tsc_timestamp - P1.tsc_timestamp - offset change");
         t.row("raw ns between references", String.format("%,d", r.rawNsBetween()), "P2.system_time - P1.system_time");
-        t.row("measured step", String.format("%,d ns", r.measuredStepNs()), "P2.read(t) - P1.read(t) at the guest's TSC t");
+        t.row("measured step", String.format("%,d ns", r.measuredStepNs()),
+                "P2.read(T) - P1.read(T), T = P2.tsc_timestamp (the new reference)");
+        t.row("  as the guest read it", String.format("%,d ns", r.guestReadStepNs()),
+                "P2.read(t) - P1.read(t) at the TSC t the guest reported next");
         t.row("predicted step", String.format("%,d ns", r.predictedStepNs()),
-                r.trigger() == StepMeasurement.Trigger.SET_CLOCK ? "KVM_SET_CLOCK re-bases on the old function: drift discarded"
-                        : "raw(cycles) - pvclock(cycles)");
+                switch (r.trigger()) {
+                    case SET_CLOCK -> "KVM_SET_CLOCK re-bases on the old function: drift discarded";
+                    case SET_CLOCK_SAVED -> "raw drift; measured adds realtime-vs-raw rate and the ioctl gap";
+                    default -> "raw(cycles) - pvclock(cycles)";
+                });
         t.row("drift over that span", String.format("%,d ns", r.driftStepNs()), "what a plain re-base would give");
         t.row("difference", String.format("%+,d ns", r.differenceNs()), "measured - predicted");
         t.print(out);
         return ExitCode.OK;
+    }
+
+    /** One stderr line rewritten in place: whole seconds waited of the total. */
+    private static StepMeasurement.Progress progress(PrintWriter err) {
+        long[] shown = {-1};
+        return (done, total) -> {
+            long s = done / 1_000_000_000L;
+            if (s != shown[0]) {
+                shown[0] = s;
+                err.printf("\rkvmclock: waited %s of %s", Durations.format(s), Durations.format(total / 1_000_000_000L));
+                if (done >= total) {
+                    err.println();
+                }
+                err.flush();
+            }
+        };
     }
 
     static String ppb(BigDecimal ppb) {

@@ -1,44 +1,65 @@
 package io.kvmclock.drift;
 
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Whole-second durations written as 40h, 1250s, 90m, 2d or combinations such as 1h30m or 2d4h. */
+/**
+ * The project's one duration syntax: whole numbers with units ns, us, ms, s, m, h, d, alone or summed
+ * (1h30m, 2d4h, 1s500ms), each unit at most once, in any order. {@link #parseNs} gives nanoseconds;
+ * {@link #parseSeconds} is for options that count whole seconds.
+ */
 public final class Durations {
     private Durations() {}
 
-    private static final Pattern WHOLE = Pattern.compile("(?:\\d+[dhms])+");
-    private static final Pattern PART = Pattern.compile("(\\d+)([dhms])");
+    private static final long NS_PER_S = 1_000_000_000L;
+    // "ms" and "ns"/"us" before "m" and "s", so 5ms is five milliseconds, not five minutes and an "s".
+    private static final Pattern PART = Pattern.compile("(\\d+)(ns|us|ms|s|m|h|d)");
+    private static final String EXAMPLES = "e.g. 40h, 1250s, 90m, 2d, 1h30m, 50ms";
 
-    /** Seconds in {@code text}; IllegalArgumentException with a one-line reason otherwise. */
-    public static long parseSeconds(String text) {
-        String v = text == null ? "" : text.trim().toLowerCase(java.util.Locale.ROOT).replace("_", "");
-        if (!WHOLE.matcher(v).matches()) {
-            throw new IllegalArgumentException("'" + text
-                    + "' is not a duration: use whole numbers with units d, h, m, s, e.g. 40h, 1250s, 90m, 2d, 1h30m");
-        }
+    /** Nanoseconds in {@code text}; IllegalArgumentException with a one-line reason naming the text otherwise. */
+    public static long parseNs(String text) {
+        String v = text == null ? "" : text.trim().toLowerCase(Locale.ROOT).replace("_", "");
         Matcher m = PART.matcher(v);
         long total = 0;
-        String seen = "";
-        while (m.find()) {
+        int at = 0;
+        String seen = " ";
+        while (at < v.length() && m.find(at) && m.start() == at) {
             String unit = m.group(2);
-            if (seen.contains(unit)) {
+            if (seen.contains(" " + unit + " ")) {
                 throw new IllegalArgumentException("'" + text + "' gives the unit '" + unit + "' twice");
             }
-            seen += unit;
+            seen += unit + " ";
             long per = switch (unit) {
-                case "d" -> 86_400L;
-                case "h" -> 3_600L;
-                case "m" -> 60L;
-                default -> 1L;
+                case "ns" -> 1L;
+                case "us" -> 1_000L;
+                case "ms" -> 1_000_000L;
+                case "s" -> NS_PER_S;
+                case "m" -> 60 * NS_PER_S;
+                case "h" -> 3_600 * NS_PER_S;
+                default -> 86_400 * NS_PER_S;
             };
             try {
                 total = Math.addExact(total, Math.multiplyExact(Long.parseLong(m.group(1)), per));
             } catch (NumberFormatException | ArithmeticException e) {
-                throw new IllegalArgumentException("'" + text + "' is too long a duration");
+                throw new IllegalArgumentException("'" + text + "' is too long a duration (at most 106751d)");
             }
+            at = m.end();
+        }
+        if (v.isEmpty() || at != v.length()) {
+            throw new IllegalArgumentException("'" + text + "' is not a duration: use whole numbers with units"
+                    + " ns, us, ms, s, m, h, d, " + EXAMPLES);
         }
         return total;
+    }
+
+    /** Whole seconds in {@code text}, for options that count seconds: 1500ms is refused, 2000ms is 2. */
+    public static long parseSeconds(String text) {
+        long ns = parseNs(text);
+        if (ns % NS_PER_S != 0) {
+            throw new IllegalArgumentException("'" + text + "' is not a whole number of seconds: use e.g. 40h, 1250s, 1h30m");
+        }
+        return ns / NS_PER_S;
     }
 
     /** 144000 -> "40h", 5400 -> "1h30m", 0 -> "0s"; days only from a week up (hours read better below). */

@@ -56,6 +56,26 @@ class DriftCommandTest {
     }
 
     @Test
+    void sinceTakesSubSecondUnitsThatSumToWholeSecondsAndRefusesOthers() {
+        JsonNode a = CliRun.of("drift", "--tsc-khz", "2995200", "--since", "1m1000ms", "--json").json();
+        assertEquals(61, a.get("sinceSeconds").asLong());
+        CliRun r = CliRun.of("drift", "--tsc-khz", "2596138", "--since", "1500ms");
+        assertEquals(ExitCode.BAD_INPUT, r.exitCode());
+        assertTrue(r.errLine().contains("1500ms") && r.errLine().contains("whole number of seconds"), r.err());
+    }
+
+    @Test
+    void demoDowntimeUsesTheSameParser() {
+        CliRun bad = CliRun.of("demo", "--backend", "sim", "--downtime", "1.5s");
+        assertEquals(ExitCode.BAD_INPUT, bad.exitCode());
+        assertTrue(bad.errLine().contains("--downtime") && bad.errLine().contains("'1.5s'"), bad.err());
+        CliRun ok = CliRun.of("demo", "--backend", "sim", "--trials", "1", "--methods", "qemu", "--downtime", "1s50ms",
+                "--json");
+        assertEquals(ExitCode.OK, ok.exitCode(), ok.err());
+        assertEquals(1_050_000_000L, ok.json().get("downtimeNs").asLong());
+    }
+
+    @Test
     void missingArgumentsAreBadInput() {
         CliRun r = CliRun.of("drift", "--tsc-khz", "2596138");
         assertEquals(ExitCode.BAD_INPUT, r.exitCode());
@@ -82,7 +102,7 @@ class DriftCommandTest {
     void measureThroughTheSeamPrintsMeasurementBesidePrediction() {
         var saved = Backends.source;
         try {
-            Backends.source = () -> new io.kvmclock.drift.FakeKvm(2596138, false);
+            Backends.source = () -> io.kvmclock.sim.SimHypervisor.create(io.kvmclock.sim.SimHostConfig.thisMachine(), 1);
             CliRun r = CliRun.of("drift", "--measure", "20s", "--json");
             assertEquals(ExitCode.OK, r.exitCode(), r.err());
             JsonNode j = r.json();
@@ -90,8 +110,9 @@ class DriftCommandTest {
             assertTrue(j.get("newReference").asBoolean());
             assertEquals(j.get("measuredJumpNs").asLong() - j.get("predictedJumpNs").asLong(),
                     j.get("differenceNs").asLong());
-            assertEquals(DriftPredictor.stepNs(2596138, j.get("hostCycles").asLong()), j.get("predictedJumpNs").asLong());
-            assertTrue(r.err().contains("waiting 20s"), r.err());
+            assertEquals(DriftPredictor.stepNs(2100000, j.get("hostCycles").asLong()), j.get("predictedJumpNs").asLong());
+            assertTrue(Math.abs(j.get("differenceNs").asLong()) <= 2, j.toString());
+            assertTrue(r.err().contains("waiting 20s") && r.err().contains("waited 20s of 20s"), r.err());
         } finally {
             Backends.source = saved;
         }
