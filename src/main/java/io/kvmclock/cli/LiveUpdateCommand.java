@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmclock.demo.DemoRunner;
 import io.kvmclock.demo.LiveUpdate;
 import io.kvmclock.demo.TrialResult;
+import io.kvmclock.drift.Durations;
 import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.restore.DowntimePolicy;
@@ -72,7 +73,12 @@ final class LiveUpdateCommand implements Callable<Integer> {
         if (takeOver != null) {
             return takeOver(m);
         }
-        long runNs = Durations.parseNs(run, "--run");
+        long runNs;
+        try {
+            runNs = Durations.parseNs(run);
+        } catch (IllegalArgumentException e) {
+            throw UserError.badInput("--run " + e.getMessage());
+        }
         Path dir = keep != null ? keep : Files.createTempDirectory("kvmclock-live-update");
         Path memory = Path.of("/dev/shm", "kvmclock-live-update-" + ProcessHandle.current().pid() + ".mem");
         PrintWriter err = spec.commandLine().getErr();
