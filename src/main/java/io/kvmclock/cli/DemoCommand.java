@@ -41,7 +41,8 @@ import picocli.CommandLine.Spec;
             "Examples:",
             "  kvmclock demo",
             "  kvmclock demo --trials 200 --methods precise,documented,qemu --report /tmp/demo",
-            "  kvmclock demo --backend sim --json"
+            "  kvmclock demo --backend sim --json",
+            "  kvmclock demo --backend sim --sim-host clockguest --methods clock-guest,precise"
         })
 final class DemoCommand implements Callable<Integer> {
 
@@ -62,6 +63,11 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--backend", defaultValue = "auto", paramLabel = "B",
             description = "kvm, sim, or auto: kvm where /dev/kvm can be opened, else sim (default ${DEFAULT-VALUE}).")
     Backends.Choice backend;
+
+    @Option(names = "--sim-host", defaultValue = "thismachine", paramLabel = "H",
+            description = "Model host for the sim backend: thismachine (kvm_pvm: TSC writes ignored), kvmintel (TSC writes honoured), "
+                    + "clockguest (kvm_intel with VMX TSC scaling and KVM_[GS]ET_CLOCK_GUEST) (default ${DEFAULT-VALUE}).")
+    Backends.SimHost simHost;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed for the sim backend (default ${DEFAULT-VALUE}).")
     long seed;
@@ -95,7 +101,7 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         PrintWriter err = spec.commandLine().getErr();
-        Backends.Opened opened = Backends.open(backend, seed);
+        Backends.Opened opened = Backends.open(backend, seed, simHost);
         if (opened.note() != null) {
             err.println("kvmclock: " + opened.note());
         }

@@ -17,7 +17,7 @@ class SimClockGuestTest {
 
     @Test
     void guestProtocolReportsOneTscInTwoExitsAndEnablesKvmclock() {
-        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine().withLatency(Latency.none()), 1)) {
+        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.kvmIntel().withLatency(Latency.none()), 1)) {
             Vm vm = hv.createVm(VmConfig.defaults());
             Vcpu v = vm.createVcpu(0);
             v.resetToRealMode(ClockGuestAbi.CODE_GPA);
