@@ -58,6 +58,7 @@ final class SimVm implements Vm {
         this.hv = hv;
         this.host = hv.host;
         this.memory = new SimMemory(config.memoryBytes());
+        this.memory.bulkCost = (what, pages) -> host.world.advance(pages * host.world.draw(host.config.latency().of(what)));
         this.defaultTscKhz = host.tscKhz();
         // kvm_arch_init_vm
         this.kvmclockOffset = -host.kvmclockBaseAt(host.tsc());

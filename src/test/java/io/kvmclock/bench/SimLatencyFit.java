@@ -70,6 +70,17 @@ public final class SimLatencyFit {
                 vm.setClock(new ClockData(c2.clock(), ClockData.REALTIME, c2.realtime(), 0));
                 ClockData c3 = vm.getClock();
                 repeatGap[i] = c3.clock() - (c2.clock() + hostScale.scaleDelta(c3.hostTsc() - c2.hostTsc()));
+                int size = Math.toIntExact(vm.memory().size());
+                long r0 = clock.getAsLong();
+                byte[] image = vm.memory().read(0, size);
+                long r1 = clock.getAsLong();
+                try (Vm other = hv.createVm(VmConfig.defaults())) {
+                    long w0 = clock.getAsLong();
+                    other.memory().write(0, image);
+                    long w1 = clock.getAsLong();
+                    put(d, "guest memory read, per 4 KiB page", i, n, (r1 - r0) / (size / 4096));
+                    put(d, "guest memory write to a fresh VM, per 4 KiB page", i, n, (w1 - w0) / (size / 4096));
+                }
                 long e = clock.getAsLong();
                 vm.setClock(new ClockData(c3.clock(), 0, 0, 0));
                 long f = clock.getAsLong();
@@ -113,7 +124,9 @@ public final class SimLatencyFit {
                 {"KVM_SET_CLOCK", "KVM_SET_CLOCK(REALTIME)"}, {"KVM_GET_MSRS", "KVM_GET_MSRS(IA32_TSC)"},
                 {"KVM_SET_MSRS", "KVM_SET_MSRS(IA32_TSC)"}, {"KVM_GET_DEVICE_ATTR", "KVM_GET_DEVICE_ATTR(TSC_OFFSET)"},
                 {"KVM_SET_DEVICE_ATTR", "KVM_SET_DEVICE_ATTR(TSC_OFFSET)"}, {"KVM_KVMCLOCK_CTRL", "KVM_KVMCLOCK_CTRL"},
-                {"SAVE_CPU", "save CPU state (GET_REGS/SREGS)"}, {"RESTORE_CPU", "restore CPU state (SET_REGS/SREGS)"},
+                {"SAVE_CPU", "save CPU state (GET_REGS/SREGS)"},
+                {"MEMORY_READ_PAGE", "guest memory read, per 4 KiB page"},
+                {"MEMORY_WRITE_PAGE", "guest memory write to a fresh VM, per 4 KiB page"}, {"RESTORE_CPU", "restore CPU state (SET_REGS/SREGS)"},
                 {"CLOSE_VM", "close VM"}};
             for (String[] nm : names) {
                 System.out.println(ventiles(nm[0], d.get(nm[1]), 1));
