@@ -26,7 +26,7 @@ class SimVersusKvmTest {
 
     /** What one run of the sequence observed; every field is determined by the sequence, not by timing. */
     record Observed(int flagsBeforeRun, int flagsAfterRun, TimeScale scale, boolean stable, long initialOffset,
-                    long offsetAfterWrite, boolean offsetWriteNewReference, long tscMoveOnMsrWriteMinusElapsedOk,
+                    long offsetAfterWrite, boolean offsetWriteNewReference, boolean msrWriteJumped,
                     long getClockVsGuest, long setClockRealtimeLanding, long setClockLanding, int flagsAfterSetClock) {}
 
     static Observed sequence(Hypervisor hv) {
@@ -71,7 +71,7 @@ class SimVersusKvmTest {
             long t0 = v.getMsr(Vcpu.MSR_IA32_TSC);
             v.setMsr(Vcpu.MSR_IA32_TSC, t0 + hv.host().tscKhz() * 1000);
             long t1 = v.getMsr(Vcpu.MSR_IA32_TSC);
-            long jumped = Long.compareUnsigned(t1 - t0, hv.host().tscKhz() * 500) > 0 ? 1 : 0;
+            boolean jumped = Long.compareUnsigned(t1 - t0, hv.host().tscKhz() * 500) > 0;
             return new Observed(before, after, p0.scale(), p0.tscStable(), initialOffset, offAfter, newRef, jumped,
                     getVsGuest, landingRt, setLanding, flagsSet);
         }
@@ -100,7 +100,7 @@ class SimVersusKvmTest {
         assertEquals(real.initialOffset(), model.initialOffset(), "TSC offset of a fresh vCPU");
         assertEquals(real.offsetAfterWrite(), model.offsetAfterWrite(), "TSC offset after a write");
         assertEquals(real.offsetWriteNewReference(), model.offsetWriteNewReference(), "offset write takes a new reference");
-        assertEquals(real.tscMoveOnMsrWriteMinusElapsedOk(), model.tscMoveOnMsrWriteMinusElapsedOk(),
+        assertEquals(real.msrWriteJumped(), model.msrWriteJumped(),
                 "a host IA32_TSC write moves the guest TSC");
         assertTrue(Math.abs(real.getClockVsGuest()) <= 1 && Math.abs(model.getClockVsGuest()) <= 1,
                 "KVM_GET_CLOCK and the guest pvclock at the same TSC agree within 1 ns on both");
@@ -115,10 +115,14 @@ class SimVersusKvmTest {
      * Given the same captured (clock, realtime) and the same host instant, KVM_SET_CLOCK(REALTIME) defines the
      * kvmclock function up to the gap it reports back through KVM_GET_CLOCK: after subtracting each backend's
      * own landing error (its gap, measured by KVM_GET_CLOCK as PreciseMethod does), the guest's kvmclock at
-     * the host TSC of a later KVM_GET_CLOCK equals old clock + host-scaled elapsed cycles within 1 ns on both.
+     * the guest's later TSC equals old clock + gap + host-scaled elapsed cycles. The prediction evaluates the
+     * scale twice where the guest evaluates it once from its own reference, and pvclock_scale_delta shifts
+     * before it multiplies (shift -1 here: one dropped cycle is 0.95 ns), so three floors allow +-2 ns; the
+     * single-evaluation identities (KVM_GET_CLOCK vs guest at the same TSC, SET_CLOCK(K) landing) are held to
+     * +-1 ns and 0 ns in the test above.
      */
     @Test
-    void setClockRealtimeFunctionAgreesWithinOneNanosecond() {
+    void setClockRealtimeFunctionAgreesUpToRounding() {
         List<Long> residuals = new ArrayList<>();
         try (Hypervisor hv = RealKvm.openOrSkip()) {
             residuals.addAll(residuals(hv));
@@ -128,7 +132,7 @@ class SimVersusKvmTest {
         }
         System.out.println("residuals (ns, real then model): " + residuals);
         for (long r : residuals) {
-            assertTrue(Math.abs(r) <= 1, "guest kvmclock vs captured function + measured gap: " + r + " ns");
+            assertTrue(Math.abs(r) <= 2, "guest kvmclock vs captured function + measured gap: " + r + " ns");
         }
     }
 
