@@ -91,62 +91,92 @@ public record SimHostConfig(String name, long tscKhz, long tscHz, long tscAtStar
     }
 
     public SimHostConfig withName(String n) {
-        return new SimHostConfig(n, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling, vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return new SimHostConfig(n, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withTsc(long khz, long hz) {
-        return new SimHostConfig(name, khz, hz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling, vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return new SimHostConfig(name, khz, hz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withTscAtStart(long tsc) {
-        return new SimHostConfig(name, tscKhz, tscHz, tsc, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling, vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return new SimHostConfig(name, tscKhz, tscHz, tsc, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withRawAtStart(long rawNs) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawNs, bootOffsetNs, realtimeAtStartNs, tscScaling, vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withRealtimeAtStart(long ns) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, ns, tscScaling, vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, ns, tscScaling, vmTscControl,
+                clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withScaling(Optional<TscScaling> s) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, s, vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, s,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withVmTscControl(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling, on, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                on, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withClockGuest(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling, vmTscControl, on, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, on, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withTscWritesIgnored(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling, vmTscControl, clockGuest, on, tscClocksource, hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, on, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withTscClocksource(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling, vmTscControl, clockGuest, tscWritesIgnored, on, hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, on, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withHotplugForcesMasterclockUpdate(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling, vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, on, kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, on, kvmclockPeriodicSync,
+                masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withKvmclockPeriodicSync(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling, vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate, on, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
+                on, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withMasterclockSyncPeriodS(long s) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling, vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, s, maxVcpus, latency, kernel);
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, s, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withMaxVcpus(int n) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling, vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, masterclockSyncPeriodS, n, latency, kernel);
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, n, latency, kernel);
     }
 
     public SimHostConfig withLatency(Latency l) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling, vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, l, kernel);
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, l, kernel);
     }
 }
