@@ -18,6 +18,19 @@ final class Backends {
 
     enum Choice { auto, kvm, sim }
 
+    /** Model hosts for --sim-host: this machine (kvm_pvm), the same with kvm_intel, or with CLOCK_GUEST and VMX scaling. */
+    enum SimHost {
+        thismachine, kvmintel, clockguest;
+
+        SimHostConfig config() {
+            return switch (this) {
+                case thismachine -> SimHostConfig.thisMachine();
+                case kvmintel -> SimHostConfig.kvmIntel();
+                case clockguest -> SimHostConfig.clockGuestHost();
+            };
+        }
+    }
+
     record Opened(Hypervisor hypervisor, String note) {}
 
     static Supplier<Hypervisor> source = Backends::openReal;
@@ -36,13 +49,17 @@ final class Backends {
     }
 
     static Opened open(Choice choice, long seed) {
+        return open(choice, seed, SimHost.thismachine);
+    }
+
+    static Opened open(Choice choice, long seed, SimHost simHost) {
         return switch (choice) {
             case kvm -> new Opened(openReal(), null);
-            case sim -> new Opened(SimHypervisor.create(SimHostConfig.thisMachine(), seed), null);
+            case sim -> new Opened(SimHypervisor.create(simHost.config(), seed), null);
             case auto -> {
                 Optional<String> why = KvmHypervisor.unavailableReason();
                 yield why.isEmpty() ? new Opened(openReal(), null)
-                        : new Opened(SimHypervisor.create(SimHostConfig.thisMachine(), seed),
+                        : new Opened(SimHypervisor.create(simHost.config(), seed),
                                 why.get() + ": running on the embedded model (--backend sim)");
             }
         };

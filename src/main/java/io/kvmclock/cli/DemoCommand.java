@@ -42,7 +42,9 @@ import picocli.CommandLine.Spec;
             "Examples:",
             "  kvmclock demo",
             "  kvmclock demo --trials 200 --methods precise,documented,qemu --report /tmp/demo",
-            "  kvmclock demo --backend sim --json"
+            "  kvmclock demo --backend sim --json",
+            "  kvmclock demo --backend sim --sim-host clockguest --methods clock-guest,precise",
+            "  kvmclock demo --backend sim --sim-host clockguest --sim-peer-khz 2995200 --trials 20"
         })
 final class DemoCommand implements Callable<Integer> {
 
@@ -63,6 +65,16 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--backend", defaultValue = "auto", paramLabel = "B",
             description = "kvm, sim, or auto: kvm where /dev/kvm can be opened, else sim (default ${DEFAULT-VALUE}).")
     Backends.Choice backend;
+
+    @Option(names = "--sim-host", defaultValue = "thismachine", paramLabel = "H",
+            description = "Model host for the sim backend: thismachine (kvm_pvm: TSC writes ignored), kvmintel (TSC writes honoured), "
+                    + "clockguest (kvm_intel with VMX TSC scaling and KVM_[GS]ET_CLOCK_GUEST) (default ${DEFAULT-VALUE}).")
+    Backends.SimHost simHost;
+
+    @Option(names = "--sim-peer-khz", paramLabel = "KHZ", converter = FrequencyConverter.class,
+            description = "Sim backend only: migrate between the --sim-host and a second model host like it with this tsc_khz "
+                    + "(e.g. 2995200 or 2.9952GHz), alternating each trial, instead of live-updating on one host.")
+    Long simPeerKhz;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed for the sim backend (default ${DEFAULT-VALUE}).")
     long seed;
@@ -101,7 +113,7 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         PrintWriter err = spec.commandLine().getErr();
-        Backends.Opened opened = Backends.open(backend, seed);
+        Backends.Opened opened = Backends.open(backend, seed, simHost);
         if (opened.note() != null) {
             err.println("kvmclock: " + opened.note());
         }
@@ -116,7 +128,16 @@ final class DemoCommand implements Callable<Integer> {
                     err.printf("demo: %s: %d trials%n", m, n);
                 }
             };
-            result = new DemoRunner(hv, trials, downtimeNs, progress).run(chosen);
+            DemoRunner runner = new DemoRunner(hv, trials, downtimeNs, progress);
+            if (simPeerKhz != null) {
+                if (!(hv instanceof io.kvmclock.sim.SimHypervisor sim)) {
+                    throw UserError.badInput("--sim-peer-khz needs the sim backend: add --backend sim");
+                }
+                runner.withPeer(sim.peer(simHost.config().withName("peer-" + simPeerKhz)
+                        .withTsc(simPeerKhz, simPeerKhz * 1000).withTscAtStart(7_000_000_000_000L)
+                        .withRealtimeAtStart(sim.simHost().realtimeNs())));
+            }
+            result = runner.run(chosen);
             if (tty) {
                 err.print("\r" + " ".repeat(40) + "\r");
                 err.flush();

@@ -47,6 +47,30 @@ public final class DemoRunner {
         this.progress = progress;
     }
 
+    // ---- cross-host migration (an addition for the sim backend; without a peer nothing below changes) ----
+
+    private Hypervisor peer;
+
+    /**
+     * Migrates instead of live-updating: trial 1 restores on {@code peer}, trial 2 back on the first host, and
+     * so on (e.g. a SimHypervisor.peer with another TSC frequency, on the same time line).
+     */
+    public DemoRunner withPeer(Hypervisor peer) {
+        this.peer = peer;
+        return this;
+    }
+
+    /** The host the guest runs on before trial {@code trial} (1-based): the first host, then alternating. */
+    private Hypervisor hostBefore(int trial) {
+        return peer == null || trial % 2 == 1 ? hv : peer;
+    }
+
+    private Hypervisor hostAfter(int trial) {
+        return peer == null || trial % 2 == 0 ? hv : peer;
+    }
+
+    // ---- end of the cross-host addition ----
+
     public DemoResult run(List<RestoreMethod> methods) {
         List<MethodResult> results = new ArrayList<>();
         for (RestoreMethod m : methods) {
@@ -66,12 +90,15 @@ public final class DemoRunner {
             guest.readTsc();
             for (int i = 1; i <= trials; i++) {
                 progress.update(m.name(), i, trials);
-                Outcome o = trial(guest, m);
+                Outcome o = trial(guest, m, hostBefore(i), hostAfter(i));
                 out.add(o.result());
                 guest = o.guest();
                 if (o.result().failure() != null && o.result().failure().startsWith("unsupported")) {
                     return new MethodResult(m.name(), m.summary(), m.kvmclockPolicy(), m.tscPolicy(),
                             o.result().failure(), List.of());
+                }
+                if (peer != null && o.result().failure() != null) {
+                    break; // cross-host: the guest stayed on the other host, so the alternation would go wrong
                 }
             }
         } finally {
@@ -82,11 +109,12 @@ public final class DemoRunner {
 
     private record Outcome(ClockGuest guest, TrialResult result) {}
 
-    private Outcome trial(ClockGuest src, RestoreMethod m) {
+    private Outcome trial(ClockGuest src, RestoreMethod m, Hypervisor from, Hypervisor hv) {
         long tLast = src.readTsc();
         PvclockTimeInfo before = src.readPvclock();
         long kLast = before.read(tLast);
-        ClockState saved = ClockCapture.capture(hv, src.vm(), List.of(src.vcpu()), v -> src.readPvclock(), CaptureKind.LIVE_UPDATE);
+        ClockState saved = ClockCapture.capture(from, src.vm(), List.of(src.vcpu()), v -> src.readPvclock(),
+                peer == null ? CaptureKind.LIVE_UPDATE : CaptureKind.MIGRATION);
         ClockGuest.Snapshot image = src.pause(true);
         if (downtimeNs > 0) {
             hv.elapse(downtimeNs);

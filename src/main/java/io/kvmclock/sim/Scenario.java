@@ -28,9 +28,9 @@ import java.util.Set;
  *   "guest": { "vcpus": 1, "tscKhz": 2100000 },   vCPUs at start; guest TSC kHz (default host's)
  *   "events": [ EVENT, ... ]
  * }
- * HOST = { "preset": "this-machine" | "ideal",
+ * HOST = { "preset": "this-machine" | "kvm-intel" | "clock-guest" | "ideal",
  *          "name", "tscKhz", "tscHz" (true frequency; default tscKhz*1000), "tscAtStart",
- *          "tscScaling": "none" | "vmx" | "svm", "clockGuest": bool, "vmTscControl": bool,
+ *          "tscScaling": "none" | "vmx" | "svm", "clockGuest": bool, "vmTscControl": bool, "tscWritesIgnored": bool,
  *          "hotplugForcesMasterclockUpdate": bool, "kvmclockPeriodicSync": bool,
  *          "masterclockSyncPeriod": DURATION, "realtimeErrorNs": n (this host's wall-clock error),
  *          "latency": { "ioctl": DIST, "setClockGap": DIST, "vcpuEntry": DIST } }
@@ -234,13 +234,16 @@ public record Scenario(String name, String description, long seed, long duration
         if (!h.isObject()) {
             throw new ScenarioException(where + " must be an object");
         }
-        known(h, where, Set.of("preset", "name", "tscKhz", "tscHz", "tscAtStart", "tscScaling", "clockGuest", "vmTscControl",
+        known(h, where, Set.of("preset", "name", "tscKhz", "tscHz", "tscAtStart", "tscScaling", "clockGuest", "vmTscControl", "tscWritesIgnored",
                 "hotplugForcesMasterclockUpdate", "kvmclockPeriodicSync", "masterclockSyncPeriod", "realtimeErrorNs", "latency"));
         String preset = text(h, "preset", "this-machine");
         SimHostConfig c = switch (preset) {
             case "this-machine" -> SimHostConfig.thisMachine();
+            case "kvm-intel" -> SimHostConfig.kvmIntel();
+            case "clock-guest" -> SimHostConfig.clockGuestHost();
             case "ideal" -> SimHostConfig.ideal(2_100_000);
-            default -> throw new ScenarioException(where + ".preset \"" + preset + "\" is unknown (use this-machine or ideal)");
+            default -> throw new ScenarioException(where + ".preset \"" + preset
+                    + "\" is unknown (use this-machine, kvm-intel, clock-guest or ideal)");
         };
         try {
             if (h.has("name")) {
@@ -268,10 +271,10 @@ public record Scenario(String name, String description, long seed, long duration
             }
             if (h.has("vmTscControl")) {
                 boolean on = bool(h.get("vmTscControl"), where + ".vmTscControl");
-                c = new SimHostConfig(c.name(), c.tscKhz(), c.tscHz(), c.tscAtStart(), c.rawAtStartNs(), c.bootOffsetNs(),
-                        c.realtimeAtStartNs(), c.tscScaling(), on, c.clockGuest(), c.tscClocksource(),
-                        c.hotplugForcesMasterclockUpdate(), c.kvmclockPeriodicSync(), c.masterclockSyncPeriodS(),
-                        c.maxVcpus(), c.latency(), c.kernel());
+                c = c.withVmTscControl(on);
+            }
+            if (h.has("tscWritesIgnored")) {
+                c = c.withTscWritesIgnored(bool(h.get("tscWritesIgnored"), where + ".tscWritesIgnored"));
             }
             if (h.has("hotplugForcesMasterclockUpdate")) {
                 c = c.withHotplugForcesMasterclockUpdate(bool(h.get("hotplugForcesMasterclockUpdate"), where + ".hotplugForcesMasterclockUpdate"));

@@ -17,6 +17,10 @@ import java.util.Optional;
  * @param tscScaling      KVM_CAP_TSC_CONTROL with the vendor's ratio format, or empty (no scaling)
  * @param vmTscControl    KVM_CAP_VM_TSC_CONTROL (VM-scope KVM_SET_TSC_KHZ)
  * @param clockGuest      whether the proposed KVM_[GS]ET_CLOCK_GUEST exist
+ * @param tscWritesIgnored the kvm_pvm vendor module (PVM, this machine's nested KVM): the guest runs RDTSC
+ *                        natively, so a host KVM_SET_DEVICE_ATTR(TSC_OFFSET) succeeds but leaves the offset at 0
+ *                        (KVM's generation tracking still runs, so a new offset value still takes a new master
+ *                        clock reference) and a host IA32_TSC write succeeds and changes nothing at all
  * @param tscClocksource  host clocksource is TSC (a condition of the master clock)
  * @param hotplugForcesMasterclockUpdate the kvm_track_tsc_matching rule before "Don't unnecessarily force
  *                        masterclock update on vCPU hotplug" (false = 6.18)
@@ -28,7 +32,7 @@ import java.util.Optional;
  */
 public record SimHostConfig(String name, long tscKhz, long tscHz, long tscAtStart, long rawAtStartNs,
                             long bootOffsetNs, long realtimeAtStartNs, Optional<TscScaling> tscScaling,
-                            boolean vmTscControl, boolean clockGuest, boolean tscClocksource,
+                            boolean vmTscControl, boolean clockGuest, boolean tscWritesIgnored, boolean tscClocksource,
                             boolean hotplugForcesMasterclockUpdate, boolean kvmclockPeriodicSync,
                             long masterclockSyncPeriodS, int maxVcpus, Latency latency, String kernel) {
 
@@ -53,95 +57,126 @@ public record SimHostConfig(String name, long tscKhz, long tscHz, long tscAtStar
      * 2100.000 MHz processor", and KVM_GET_TSC_KHZ on a vCPU returns 2100000), nested KVM without TSC scaling,
      * no CLOCK_GUEST ioctls, an hour of uptime, ioctl latencies as measured here ({@link Latency#thisMachine}).
      * The true TSC frequency is taken equal to the calibration (not measured).
+     *
+     * <p>Its KVM is the kvm_pvm vendor module, so TSC writes are ignored. Measured 2026-11-21 with
+     * io.kvmclock.bench.SimLatencyFit (and KvmClockTest): a fresh vCPU has TSC offset 0 and the guest TSC is
+     * the host TSC; KVM_SET_DEVICE_ATTR(TSC_OFFSET, +1e6) succeeds, reads back 0, and the guest's next pvclock
+     * has a new tsc_timestamp (a new master clock reference); a host IA32_TSC write of +1e9 succeeds, moves
+     * nothing and takes no new reference. KVM_GET_CLOCK flags are 0 on a fresh VM until a vCPU's first
+     * KVM_RUN (or a KVM_SET_CLOCK), then 0xe.
      */
     public static SimHostConfig thisMachine() {
         long khz = 2_100_000L;
         return new SimHostConfig("this-machine", khz, khz * 1000, 3_600L * khz * 1000 + 123_456_789L,
-                3_600_000_000_000L, 0, DEFAULT_REALTIME_NS, Optional.empty(), true, false, true, false, true, 0,
-                1024, Latency.thisMachine(), "6.18.44-sim");
+                3_600_000_000_000L, 0, DEFAULT_REALTIME_NS, Optional.empty(), true, false, true, true, false, true,
+                0, 1024, Latency.thisMachine(), "6.18.44-sim");
+    }
+
+    /** This machine as it would be with kvm_intel instead of kvm_pvm: TSC offset and IA32_TSC writes honoured. */
+    public static SimHostConfig kvmIntel() {
+        return thisMachine().withName("kvm-intel").withTscWritesIgnored(false);
+    }
+
+    /**
+     * This machine with kvm_intel, VMX TSC scaling and the proposed KVM_[GS]ET_CLOCK_GUEST (the v5/v6 series):
+     * what the clock-guest restore method needs. Same latencies as this machine.
+     */
+    public static SimHostConfig clockGuestHost() {
+        return kvmIntel().withName("clock-guest").withScaling(Optional.of(TscScaling.VMX)).withClockGuest(true);
     }
 
     /** A host with a given calibrated and true frequency, VMX scaling and the CLOCK_GUEST ioctls, no latency. */
     public static SimHostConfig ideal(long tscKhz) {
-        return thisMachine().withName("ideal-" + tscKhz).withTsc(tscKhz, tscKhz * 1000)
-                .withScaling(Optional.of(TscScaling.VMX)).withClockGuest(true).withLatency(Latency.none());
+        return clockGuestHost().withName("ideal-" + tscKhz).withTsc(tscKhz, tscKhz * 1000).withLatency(Latency.none());
     }
 
     public SimHostConfig withName(String n) {
-        return new SimHostConfig(n, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
-                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+        return new SimHostConfig(n, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
                 kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withTsc(long khz, long hz) {
-        return new SimHostConfig(name, khz, hz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
-                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+        return new SimHostConfig(name, khz, hz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
                 kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withTscAtStart(long tsc) {
-        return new SimHostConfig(name, tscKhz, tscHz, tsc, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
-                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+        return new SimHostConfig(name, tscKhz, tscHz, tsc, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
                 kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withRawAtStart(long rawNs) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawNs, bootOffsetNs, realtimeAtStartNs,
-                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
                 kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withRealtimeAtStart(long ns) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, ns,
-                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, ns, tscScaling, vmTscControl,
+                clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
                 kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withScaling(Optional<TscScaling> s) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
-                s, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, s,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+    }
+
+    public SimHostConfig withVmTscControl(boolean on) {
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                on, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
                 kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withClockGuest(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
-                tscScaling, vmTscControl, on, tscClocksource, hotplugForcesMasterclockUpdate,
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, on, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
+                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+    }
+
+    public SimHostConfig withTscWritesIgnored(boolean on) {
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, on, tscClocksource, hotplugForcesMasterclockUpdate,
                 kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withTscClocksource(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
-                tscScaling, vmTscControl, clockGuest, on, hotplugForcesMasterclockUpdate,
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, on, hotplugForcesMasterclockUpdate,
                 kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withHotplugForcesMasterclockUpdate(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
-                tscScaling, vmTscControl, clockGuest, tscClocksource, on,
-                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, on, kvmclockPeriodicSync,
+                masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withKvmclockPeriodicSync(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
-                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
                 on, masterclockSyncPeriodS, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withMasterclockSyncPeriodS(long s) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
-                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
                 kvmclockPeriodicSync, s, maxVcpus, latency, kernel);
     }
 
     public SimHostConfig withMaxVcpus(int n) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
-                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
                 kvmclockPeriodicSync, masterclockSyncPeriodS, n, latency, kernel);
     }
 
     public SimHostConfig withLatency(Latency l) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
-                tscScaling, vmTscControl, clockGuest, tscClocksource, hotplugForcesMasterclockUpdate,
+        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
+                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
                 kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, l, kernel);
     }
 }

@@ -86,7 +86,7 @@ public final class SimHypervisor implements Hypervisor {
     @Override
     public Vm createVm(VmConfig config) {
         checkOpen("KVM_CREATE_VM");
-        latency();
+        latency("KVM_CREATE_VM");
         SimVm vm = new SimVm(this, config);
         vms.add(vm);
         return vm;
@@ -122,7 +122,7 @@ public final class SimHypervisor implements Hypervisor {
         }
     }
 
-    void latency() {
-        host.world.advance(host.world.draw(host.config.latency().ioctl()));
+    void latency(String call) {
+        host.world.advance(host.world.draw(host.config.latency().of(call)));
     }
 }

@@ -12,7 +12,11 @@ final class SimMemory implements GuestMemory {
     private static final VarHandle U32 = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle U64 = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
+    static final int PAGE = 4096;
+
     final byte[] bytes;
+    /** Charges the host time a bulk copy of {@code pages} pages costs (a VMM saving or loading guest memory). */
+    java.util.function.BiConsumer<String, Integer> bulkCost = (what, pages) -> { };
 
     SimMemory(long size) {
         if (size <= 0 || size > Integer.MAX_VALUE - 8) {
@@ -29,6 +33,9 @@ final class SimMemory implements GuestMemory {
     @Override
     public byte[] read(long gpa, int length) {
         check(gpa, length);
+        if (length >= PAGE) {
+            bulkCost.accept("memory read page", length / PAGE);
+        }
         return Arrays.copyOfRange(bytes, (int) gpa, (int) gpa + length);
     }
 
@@ -36,6 +43,9 @@ final class SimMemory implements GuestMemory {
     public void write(long gpa, byte[] data) {
         Objects.requireNonNull(data);
         check(gpa, data.length);
+        if (data.length >= PAGE) {
+            bulkCost.accept("memory write page", data.length / PAGE);
+        }
         System.arraycopy(data, 0, bytes, (int) gpa, data.length);
     }
 

@@ -230,7 +230,7 @@ public final class SimVcpu implements Vcpu {
         if (closed || vm.isClosed()) {
             throw new HvException(call, Errno.EBADF.number(), "the vCPU or its VM is closed");
         }
-        vm.hv.latency();
+        vm.hv.latency(call);
     }
 
     @Override
@@ -294,7 +294,12 @@ public final class SimVcpu implements Vcpu {
     public void setMsr(int index, long value) {
         enter("KVM_SET_MSRS");
         switch (index) {
-            case MSR_IA32_TSC -> vm.synchronizeTsc(this, value);
+            case MSR_IA32_TSC -> {
+                // kvm_pvm: the host write succeeds and changes nothing (measured: no new reference either)
+                if (!vm.host.config.tscWritesIgnored()) {
+                    vm.synchronizeTsc(this, value);
+                }
+            }
             case MSR_KVM_SYSTEM_TIME_NEW -> writeSystemTime(value);
             default -> throw new HvException("KVM_SET_MSRS", Errno.EINVAL.number(),
                     "MSR 0x" + Integer.toHexString(index) + " is not modelled");

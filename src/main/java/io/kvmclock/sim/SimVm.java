@@ -52,11 +52,13 @@ final class SimVm implements Vm {
     long clockUpdateEpoch;
     long masterclockUpdateEpoch;
     private boolean updateWorkPending;
+    private long setClockCalls;
 
     SimVm(SimHypervisor hv, VmConfig config) {
         this.hv = hv;
         this.host = hv.host;
         this.memory = new SimMemory(config.memoryBytes());
+        this.memory.bulkCost = (what, pages) -> host.world.advance(pages * host.world.draw(host.config.latency().of(what)));
         this.defaultTscKhz = host.tscKhz();
         // kvm_arch_init_vm
         this.kvmclockOffset = -host.kvmclockBaseAt(host.tsc());
@@ -157,7 +159,8 @@ final class SimVm implements Vm {
         lastTscWrite = tsc;
         lastTscKhz = v.virtualTscKhz;
         lastTscOffset = offset;
-        v.l1TscOffset = offset;
+        // kvm_pvm: the bookkeeping above runs, the vendor keeps the guest on the native TSC (offset 0)
+        v.l1TscOffset = host.config.tscWritesIgnored() ? 0 : offset;
         if (!matched) {
             curTscGeneration++;
             curTscNsec = ns;
@@ -188,7 +191,7 @@ final class SimVm implements Vm {
         if (isClosed()) {
             throw new HvException(call, Errno.EBADF.number(), "the VM is closed");
         }
-        hv.latency();
+        hv.latency(call);
     }
 
     /** kvm_vm_ioctl_get_clock / get_kvmclock. */
@@ -216,8 +219,10 @@ final class SimVm implements Vm {
         }
         pvclockUpdateVmGtodCopy();
         long clock = data.clock();
+        setClockCalls++;
         if (data.has(ClockData.REALTIME)) {
-            host.world.advance(host.world.draw(host.config.latency().setClockGap()));
+            Latency l = host.config.latency();
+            host.world.advance(host.world.draw(setClockCalls == 1 ? l.firstSetClockGap() : l.setClockGap()));
             long nowReal = host.realtimeNs();
             if (Long.compareUnsigned(nowReal, data.realtime()) > 0) {
                 clock += nowReal - data.realtime();
@@ -309,6 +314,9 @@ final class SimVm implements Vm {
 
     @Override
     public void close() {
+        if (!closed && !hv.isClosed()) {
+            hv.latency("close");
+        }
         closed = true;
     }
 

@@ -17,13 +17,17 @@
  * GUEST_STOPPED bit kept until the guest clears it, the scaled tsc_khz truncated as 6.18 does, or in Hz
  * when the host has the CLOCK_GUEST series, whose patch 02 makes that change);
  * KVM_GET/SET_CLOCK, KVM_GET/SET_TSC_KHZ (vCPU and VM scope), the TSC offset attribute, IA32_TSC and
- * MSR_KVM_SYSTEM_TIME_NEW, KVMCLOCK_CTRL, KVM_[GS]ET_CLOCK_GUEST (seed 000), kexec and a second host.
+ * MSR_KVM_SYSTEM_TIME_NEW, KVMCLOCK_CTRL, KVM_[GS]ET_CLOCK_GUEST (seed 000), kexec and a second host;
+ * the kvm_pvm vendor module this machine runs (TSC offset and IA32_TSC writes ignored, as measured, see
+ * {@link io.kvmclock.sim.SimHostConfig#thisMachine()}); per-ioctl durations, the KVM_SET_CLOCK gap and bulk
+ * guest memory copies as measured through the Java backend ({@link io.kvmclock.sim.Latency#thisMachine()}).
  *
  * <p><b>Not modelled</b>: an x86 CPU (only the clock guest's effects run), guest-initiated TSC writes and
  * TSC_ADJUST, TSC catch-up mode (a rate above the host without scaling: refused with EOPNOTSUPP), a
  * clocksource change at run time or a backwards host TSC (only the static "clocksource is not TSC" switch),
  * vCPUs migrating between physical CPUs, the Hyper-V and Xen clocks, suspend (offs_boot is a constant),
- * NTP adjustment of CLOCK_MONOTONIC (only raw and realtime exist), and the shared memory file of
+ * NTP adjustment of CLOCK_MONOTONIC (only raw and realtime exist), JVM pauses (GC, JIT) and host load
+ * between ioctls (the real tails are longer: only the fitted ventiles are resampled), and the shared memory file of
  * {@link io.kvmclock.hv.VmConfig} (guest memory is a Java array; a kexec does not carry it).
  */
 package io.kvmclock.sim;

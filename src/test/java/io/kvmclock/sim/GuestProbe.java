@@ -1,14 +1,16 @@
 package io.kvmclock.sim;
 
-import io.kvmclock.hv.ClockGuestAbi;
+import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.Vcpu;
-import io.kvmclock.hv.VcpuExit;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.time.PvclockTimeInfo;
+import java.util.Map;
+import java.util.WeakHashMap;
 
 /**
- * A tiny host-side reader of the clock guest, using only the hv interfaces (so the same code can drive the
- * real backend): two KVM_RUN exits give one guest TSC, guest memory gives the pvclock the guest sees.
+ * The model tests' short names for {@link ClockGuest} on a vCPU they created themselves: the guest code and the
+ * reading protocol are ClockGuest's (the same the real backend runs); this only remembers which guest runs on
+ * which model vCPU.
  */
 final class GuestProbe {
     record Reading(long tsc, PvclockTimeInfo pvclock) {
@@ -17,28 +19,41 @@ final class GuestProbe {
         }
     }
 
+    private static final Map<Vcpu, ClockGuest> GUESTS = new WeakHashMap<>();
+
     private GuestProbe() {}
 
-    static void start(Vcpu v) {
-        v.resetToRealMode(ClockGuestAbi.CODE_GPA);
+    static ClockGuest start(Vcpu v) {
+        ClockGuest g = ClockGuest.boot(((SimVcpu) v).vm, v);
+        GUESTS.put(v, g);
+        return g;
+    }
+
+    private static ClockGuest guest(Vcpu v) {
+        ClockGuest g = GUESTS.get(v);
+        if (g == null) {
+            throw new IllegalStateException("vCPU " + v.id() + " runs no clock guest: call start first");
+        }
+        return g;
     }
 
     static long readTsc(Vcpu v) {
-        VcpuExit lo = v.run();
-        VcpuExit hi = v.run();
-        if (lo instanceof VcpuExit.IoOut(int p1, int s1, long l) && p1 == ClockGuestAbi.PORT_TSC_LO && s1 == 4
-                && hi instanceof VcpuExit.IoOut(int p2, int s2, long h) && p2 == ClockGuestAbi.PORT_TSC_HI && s2 == 4) {
-            return (h << 32) | l;
-        }
-        throw new AssertionError("unexpected exits " + lo + " then " + hi);
+        return guest(v).readTsc();
     }
 
+    /** The pvclock in {@code vm}'s memory, read with ClockGuest's version protocol through any of its guests. */
     static PvclockTimeInfo pvclock(Vm vm) {
-        return PvclockTimeInfo.decode(vm.memory().read(ClockGuestAbi.PVCLOCK_GPA, PvclockTimeInfo.SIZE));
+        for (Vcpu v : vm.vcpus()) {
+            ClockGuest g = GUESTS.get(v);
+            if (g != null) {
+                return g.readPvclock();
+            }
+        }
+        throw new IllegalStateException("no clock guest runs in this VM");
     }
 
     static Reading read(Vm vm, Vcpu v) {
         long tsc = readTsc(v);
-        return new Reading(tsc, pvclock(vm));
+        return new Reading(tsc, guest(v).readPvclock());
     }
 }

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 class SimDeterminismTest {
 
     private static List<String> run(long seed) {
-        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine().withClockGuest(true), seed)) {
+        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.clockGuestHost(), seed)) {
             return HvSequence.hotplugAndOffsetWrite(hv, 20_000_000_000L);
         }
     }

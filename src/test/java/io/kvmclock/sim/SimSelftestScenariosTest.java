@@ -26,7 +26,7 @@ class SimSelftestScenariosTest {
     @Test
     void pvclockTestAt1To5GHzWithScaling() {
         for (TscScaling vendor : TscScaling.values()) {
-            SimHostConfig cfg = SimHostConfig.thisMachine().withScaling(Optional.of(vendor)).withClockGuest(true);
+            SimHostConfig cfg = SimHostConfig.kvmIntel().withLatency(new Latency(new Distribution.Fixed(310), new Distribution.Fixed(46), new Distribution.Fixed(8400))).withScaling(Optional.of(vendor)).withClockGuest(true);
             for (long khz = 1_000_000; khz <= 5_000_000; khz += 500_000) {
                 try (SimHypervisor hv = SimHypervisor.create(cfg, khz)) {
                     Vm vm = hv.createVm(VmConfig.defaults());
@@ -65,7 +65,7 @@ class SimSelftestScenariosTest {
     @Test
     void pvclockMigrationTest1500MHzGuestOneSecondPause() {
         long guestKhz = 1_500_000;
-        SimHostConfig src = SimHostConfig.thisMachine().withScaling(Optional.of(TscScaling.VMX)).withClockGuest(true);
+        SimHostConfig src = SimHostConfig.kvmIntel().withLatency(Latency.none()).withScaling(Optional.of(TscScaling.VMX)).withClockGuest(true);
         try (SimHypervisor a = SimHypervisor.create(src, 42)) {
             SimHypervisor b = a.peer(src.withName("dest").withTsc(2_995_200, 2_995_200_000L)
                     .withTscAtStart(987_654_321_000L).withRealtimeAtStart(a.readHostClocks().realtimeNs()));
