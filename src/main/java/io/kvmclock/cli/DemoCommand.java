@@ -79,6 +79,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed for the sim backend (default ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--precise-bound", defaultValue = "1", paramLabel = "NS",
+            description = "The kvmclock error precise must reach, in ns (default ${DEFAULT-VALUE}); a looser bound takes fewer KVM_SET_CLOCK rounds.")
+    long preciseBound;
+
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
@@ -107,7 +111,7 @@ final class DemoCommand implements Callable<Integer> {
         List<RestoreMethod> chosen = new ArrayList<>();
         for (String name : methods == null ? RestoreMethods.names() : methods) {
             try {
-                chosen.add(RestoreMethods.byName(name.trim(), p));
+                chosen.add(RestoreMethods.byName(name.trim(), p, checkedBound()));
             } catch (IllegalArgumentException e) {
                 throw UserError.badInput(e.getMessage());
             }
@@ -223,5 +227,12 @@ final class DemoCommand implements Callable<Integer> {
 
     private static void row(PrintWriter out, String label, Summary s) {
         out.printf("  %-26s %,12d %,12d %,12d%n", label, s.median(), s.p99(), s.max());
+    }
+
+    private long checkedBound() {
+        if (preciseBound < 1 || preciseBound > 1_000_000) {
+            throw UserError.badInput("--precise-bound " + preciseBound + " is out of range: 1 to 1000000 ns");
+        }
+        return preciseBound;
     }
 }

@@ -58,6 +58,10 @@ final class LiveUpdateCommand implements Callable<Integer> {
     @Option(names = "--keep", paramLabel = "DIR", description = "Write the hand-over to DIR and keep it.")
     Path keep;
 
+    @Option(names = "--precise-bound", defaultValue = "1", paramLabel = "NS",
+            description = "The kvmclock error precise must reach, in ns (default ${DEFAULT-VALUE}); a looser bound takes fewer KVM_SET_CLOCK rounds.")
+    long preciseBound;
+
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
@@ -110,7 +114,7 @@ final class LiveUpdateCommand implements Callable<Integer> {
             default -> throw UserError.badInput("--policy '" + policy + "': choose advance or freeze");
         };
         try {
-            return RestoreMethods.byName(method, p);
+            return RestoreMethods.byName(method, p, checkedBound());
         } catch (IllegalArgumentException e) {
             throw UserError.badInput(e.getMessage());
         }
@@ -120,7 +124,7 @@ final class LiveUpdateCommand implements Callable<Integer> {
         String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp",
                 System.getProperty("java.class.path"), Main.class.getName(), "live-update", "--take-over", dir.toString(),
-                "--method", m.name(), "--policy", policy));
+                "--method", m.name(), "--policy", policy, "--precise-bound", Long.toString(preciseBound)));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -194,5 +198,12 @@ final class LiveUpdateCommand implements Callable<Integer> {
                 Files.deleteIfExists(p);
             }
         }
+    }
+
+    private long checkedBound() {
+        if (preciseBound < 1 || preciseBound > 1_000_000) {
+            throw UserError.badInput("--precise-bound " + preciseBound + " is out of range: 1 to 1000000 ns");
+        }
+        return preciseBound;
     }
 }

@@ -20,9 +20,14 @@ public final class RestoreMethods {
 
     /** The method called {@code name}, with {@code policy} where the method lets the caller choose it. */
     public static RestoreMethod byName(String name, DowntimePolicy policy) {
+        return byName(name, policy, PreciseMethod.DEFAULT_BOUND_NS);
+    }
+
+    /** As {@link #byName(String, DowntimePolicy)}, with the bound precise must reach, in ns. */
+    public static RestoreMethod byName(String name, DowntimePolicy policy, long preciseBoundNs) {
         return switch (name) {
             case "clock-guest" -> new ClockGuestMethod(policy);
-            case "precise" -> new PreciseMethod(policy);
+            case "precise" -> new PreciseMethod(policy, preciseBoundNs, PreciseMethod.DEFAULT_MAX_ROUNDS);
             default -> all().stream().filter(m -> m.name().equals(name)).findFirst()
                     .orElseThrow(() -> new IllegalArgumentException("no restore method '" + name + "': choose from "
                             + all().stream().map(RestoreMethod::name).collect(Collectors.joining(", "))));

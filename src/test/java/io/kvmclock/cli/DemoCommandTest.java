@@ -57,9 +57,17 @@ class DemoCommandTest {
     void badTrialsPolicyAndDowntimeAreBadInput() {
         assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--trials", "0").exitCode());
         assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--policy", "sideways").exitCode());
+        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--precise-bound", "0").exitCode());
         CliRun d = CliRun.of("demo", "--backend", "sim", "--downtime", "5 parsecs");
         assertEquals(ExitCode.BAD_INPUT, d.exitCode());
         assertFalse(d.err().contains("\tat "), d.err());
+    }
+
+    @Test
+    void aLooserPreciseBoundIsWhatPreciseThenReports() {
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--trials", "3", "--methods", "precise", "--precise-bound", "5");
+        assertEquals(ExitCode.OK, r.exitCode(), r.err());
+        assertTrue(r.out().contains("+-5 ns"), r.out());
     }
 
     @Test
