@@ -9,7 +9,6 @@ import io.kvmclock.demo.MethodResult;
 import io.kvmclock.demo.Summary;
 import io.kvmclock.drift.Durations;
 import io.kvmclock.hv.Hypervisor;
-import io.kvmclock.restore.DowntimePolicy;
 import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreMethods;
 import java.io.IOException;
@@ -20,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -54,9 +54,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--methods", split = ",", paramLabel = "M[,M...]", description = "Methods to run (default: all).")
     List<String> methods;
 
-    @Option(names = "--policy", defaultValue = "advance", paramLabel = "P",
-            description = "Downtime policy for clock-guest and precise: advance (clocks include the blackout) or freeze (default ${DEFAULT-VALUE}).")
-    String policy;
+    @Mixin
+    RestoreOptions restore;
 
     @Option(names = "--downtime", defaultValue = "0ms", paramLabel = "D",
             description = "Extra blackout between pause and restore, e.g. 50ms, 2s (default ${DEFAULT-VALUE}).")
@@ -79,9 +78,6 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed for the sim backend (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--precise-bound", defaultValue = "1", paramLabel = "NS",
-            description = "The kvmclock error precise must reach, in ns (default ${DEFAULT-VALUE}); a looser bound takes fewer KVM_SET_CLOCK rounds.")
-    long preciseBound;
 
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
@@ -97,11 +93,6 @@ final class DemoCommand implements Callable<Integer> {
         if (trials < 1 || trials > 100_000) {
             throw UserError.badInput("--trials " + trials + " is out of range: 1 to 100000");
         }
-        DowntimePolicy p = switch (policy.toLowerCase(java.util.Locale.ROOT)) {
-            case "advance" -> DowntimePolicy.ADVANCE;
-            case "freeze" -> DowntimePolicy.FREEZE;
-            default -> throw UserError.badInput("--policy '" + policy + "': choose advance or freeze");
-        };
         long downtimeNs;
         try {
             downtimeNs = Durations.parseNs(downtime);
@@ -110,11 +101,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         List<RestoreMethod> chosen = new ArrayList<>();
         for (String name : methods == null ? RestoreMethods.names() : methods) {
-            try {
-                chosen.add(RestoreMethods.byName(name.trim(), p, checkedBound()));
-            } catch (IllegalArgumentException e) {
-                throw UserError.badInput(e.getMessage());
-            }
+            chosen.add(restore.method(name));
         }
         PrintWriter err = spec.commandLine().getErr();
         Backends.Opened opened = Backends.open(backend, seed, simHost);
@@ -227,12 +214,5 @@ final class DemoCommand implements Callable<Integer> {
 
     private static void row(PrintWriter out, String label, Summary s) {
         out.printf("  %-26s %,12d %,12d %,12d%n", label, s.median(), s.p99(), s.max());
-    }
-
-    private long checkedBound() {
-        if (preciseBound < 1 || preciseBound > 1_000_000) {
-            throw UserError.badInput("--precise-bound " + preciseBound + " is out of range: 1 to 1000000 ns");
-        }
-        return preciseBound;
     }
 }

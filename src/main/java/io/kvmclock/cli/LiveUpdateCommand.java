@@ -9,9 +9,7 @@ import io.kvmclock.demo.TrialResult;
 import io.kvmclock.drift.Durations;
 import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.Hypervisor;
-import io.kvmclock.restore.DowntimePolicy;
 import io.kvmclock.restore.RestoreMethod;
-import io.kvmclock.restore.RestoreMethods;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -20,11 +18,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -49,8 +47,8 @@ final class LiveUpdateCommand implements Callable<Integer> {
             description = "Restore method the new process uses (default ${DEFAULT-VALUE}).")
     String method;
 
-    @Option(names = "--policy", defaultValue = "advance", paramLabel = "P", description = "advance or freeze (default ${DEFAULT-VALUE}).")
-    String policy;
+    @Mixin
+    RestoreOptions restore;
 
     @Option(names = "--run", defaultValue = "200ms", paramLabel = "D", description = "How long the guest runs before the update (default ${DEFAULT-VALUE}).")
     String run;
@@ -58,9 +56,6 @@ final class LiveUpdateCommand implements Callable<Integer> {
     @Option(names = "--keep", paramLabel = "DIR", description = "Write the hand-over to DIR and keep it.")
     Path keep;
 
-    @Option(names = "--precise-bound", defaultValue = "1", paramLabel = "NS",
-            description = "The kvmclock error precise must reach, in ns (default ${DEFAULT-VALUE}); a looser bound takes fewer KVM_SET_CLOCK rounds.")
-    long preciseBound;
 
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
@@ -73,7 +68,7 @@ final class LiveUpdateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        RestoreMethod m = parseMethod();
+        RestoreMethod m = restore.method(method);
         if (takeOver != null) {
             return takeOver(m);
         }
@@ -107,24 +102,11 @@ final class LiveUpdateCommand implements Callable<Integer> {
         }
     }
 
-    private RestoreMethod parseMethod() {
-        DowntimePolicy p = switch (policy.toLowerCase(Locale.ROOT)) {
-            case "advance" -> DowntimePolicy.ADVANCE;
-            case "freeze" -> DowntimePolicy.FREEZE;
-            default -> throw UserError.badInput("--policy '" + policy + "': choose advance or freeze");
-        };
-        try {
-            return RestoreMethods.byName(method, p, checkedBound());
-        } catch (IllegalArgumentException e) {
-            throw UserError.badInput(e.getMessage());
-        }
-    }
-
     private JsonNode spawnNewProcess(Path dir, RestoreMethod m) throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp",
                 System.getProperty("java.class.path"), Main.class.getName(), "live-update", "--take-over", dir.toString(),
-                "--method", m.name(), "--policy", policy, "--precise-bound", Long.toString(preciseBound)));
+                "--method", m.name(), "--policy", restore.policy, "--precise-bound", Long.toString(restore.preciseBound)));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -198,12 +180,5 @@ final class LiveUpdateCommand implements Callable<Integer> {
                 Files.deleteIfExists(p);
             }
         }
-    }
-
-    private long checkedBound() {
-        if (preciseBound < 1 || preciseBound > 1_000_000) {
-            throw UserError.badInput("--precise-bound " + preciseBound + " is out of range: 1 to 1000000 ns");
-        }
-        return preciseBound;
     }
 }
