@@ -26,8 +26,10 @@ import picocli.CommandLine.Spec;
 @Command(name = "demo",
         mixinStandardHelpOptions = true,
         description = {
-            "The main job: run the clock guest, live-update it N times with each restore method into a fresh VM,",
-            "and show what the guest saw, every method side by side.",
+            "The main job: live-update a guest with every restore method and compare what it saw.",
+            "",
+            "Runs the clock guest, live-updates it N times with each restore method into a fresh VM,",
+            "and shows what the guest saw, every method side by side.",
             "",
             "Per method: (a) |kvmclock error|: restored minus saved pvclock at the same guest TSC (0 = the kvmclock",
             "is still the same function of the TSC); (b) TSC error in cycles against the method's downtime policy;",

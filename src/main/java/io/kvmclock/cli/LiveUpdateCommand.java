@@ -29,7 +29,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "live-update",
         mixinStandardHelpOptions = true,
         description = {
-            "A VMM live update across two processes, on real KVM: this JVM runs the clock guest with its memory",
+            "A VMM live update across two processes on real KVM, measured from the guest.",
+            "",
+            "This JVM runs the clock guest with its memory",
             "in a file under /dev/shm, pauses it and writes the hand-over (clock state, vCPU state); a second JVM",
             "maps the same memory, restores the clocks with the chosen method and resumes the same guest. Prints",
             "what the guest saw: kvmclock error against the saved function, TSC error, guest vs host time, restore time."

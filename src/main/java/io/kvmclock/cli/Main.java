@@ -29,7 +29,10 @@ import picocli.CommandLine.ScopeType;
         footer = {
             "",
             "Exit codes: 0 ok, 1 failure, 2 bad input, 3 environment (e.g. no /dev/kvm).",
-            "Example: kvmclock timescale --tsc-khz 2596138"
+            "Examples:",
+            "  kvmclock demo                         every restore method, side by side",
+            "  kvmclock probe                        this host's KVM clock support",
+            "  kvmclock timescale --tsc-khz 2596138  a frequency's mul/shift and drift"
         })
 public final class Main implements Runnable {
 

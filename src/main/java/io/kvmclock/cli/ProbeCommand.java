@@ -24,6 +24,8 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "probe",
         mixinStandardHelpOptions = true,
         description = {
+            "What this host's KVM can do for guest clocks, checked with a running guest.",
+            "",
             "Probe this host's KVM clock support on real /dev/kvm: kernel, KVM API version and vendor module, the",
             "clock capabilities, whether KVM_[GS]ET_CLOCK_GUEST exist, the host tsc_khz and clocksource; then boot",
             "the clock guest, check that the master clock engages, read the guest's pvclock and check that its",

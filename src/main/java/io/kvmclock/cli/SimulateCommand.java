@@ -23,6 +23,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "simulate",
         mixinStandardHelpOptions = true,
         description = {
+            "Run a clock scenario on the embedded KVM model and show every step the guest's kvmclock takes.",
+            "",
             "Run a scenario (JSON) on the embedded KVM clock model and print the clock events the guest sees: "
                     + "master clock re-references, kexec/migration restores, TSC writes, with the size of each step "
                     + "(negative = the guest clock went backwards). Deterministic: the same file gives the same output.",
