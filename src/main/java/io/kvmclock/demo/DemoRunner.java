@@ -159,6 +159,10 @@ public final class DemoRunner {
         long a = after.read(tFirst) - savedPv.read(tFirst);
         boolean backwards = after.read(tFirst) - kLast < 0;
 
+        if (dst.vcpu().getTscKhz() != hv.host().tscKhz()) {
+            return new Restored(new TrialResult(a, 0, 0, micros, backwards, report.rounds(), report.fellBack(), true, null),
+                    report);
+        }
         long offset = dst.vcpu().getTscOffset();
         long savedOffset = saved.vcpus().getFirst().tscOffset();
         long g0 = saved.clock().hostTsc() + savedOffset;
@@ -174,6 +178,6 @@ public final class DemoRunner {
         long guestNow = after.read(now.hostTsc() + offset);
         long reference = saved.clock().clock() + (now.realtime() - saved.clock().realtime());
         long c = guestNow - reference;
-        return new Restored(new TrialResult(a, b, c, micros, backwards, report.rounds(), report.fellBack(), null), report);
+        return new Restored(new TrialResult(a, b, c, micros, backwards, report.rounds(), report.fellBack(), false, null), report);
     }
 }

@@ -12,14 +12,18 @@ package io.kvmclock.demo;
  *       kvmclock plus the realtime elapsed since capture), both at one KVM_GET_CLOCK instant;</li>
  *   <li>{@code restoreMicros} (d): wall time of the restore method alone;</li>
  *   <li>{@code steppedBackwards}: the first kvmclock reading after resume was below the last one before;</li>
- *   <li>{@code fellBack}: the method could not do what it is for here and used its fallback (see its notes).</li>
+ *   <li>{@code fellBack}: the method could not do what it is for here and used its fallback (see its notes);</li>
+ *   <li>{@code tscScaled}: the guest TSC runs at another rate than the host's. (b) and (c) assume guest TSC =
+ *       host TSC + offset and are not measured then (0 here, left out of the summaries); (a) is the guest's own
+ *       view and stays exact.</li>
  * </ul>
  */
 public record TrialResult(long kvmclockErrorNs, long tscErrorCycles, long hostTimeErrorNs, long restoreMicros,
-                          boolean steppedBackwards, int rounds, boolean fellBack, String failure) {
+                          boolean steppedBackwards, int rounds, boolean fellBack, boolean tscScaled,
+                          String failure) {
 
     public static TrialResult failed(String why, long restoreMicros) {
-        return new TrialResult(0, 0, 0, restoreMicros, false, 0, false, why);
+        return new TrialResult(0, 0, 0, restoreMicros, false, 0, false, false, why);
     }
 
     public boolean ok() {

@@ -40,6 +40,7 @@ public record ClockGuestMethod(DowntimePolicy policy) implements RestoreMethod {
         if (why != null) {
             throw new UnsupportedMethodException(why);
         }
+        Offsets.matchRates(t, saved);
         Offsets.apply(t, saved, new TscPlan(policy, Offsets.hostTscContinues(t, saved)));
         t.vcpus().getFirst().setClockGuest(Saved.pvclock(saved, 0));
         return RestoreReport.simple(name(), List.of());

@@ -38,6 +38,7 @@ public record DocumentedMethod() implements RestoreMethod {
 
     @Override
     public RestoreReport restore(RestoreTarget t, ClockState saved) {
+        Offsets.matchRates(t, saved);
         ClockData s = saved.clock();
         t.vm().setClock(new ClockData(s.clock(), ClockData.REALTIME, s.realtime(), 0));
         ClockData now = t.vm().getClock();

@@ -57,6 +57,29 @@ final class Offsets {
         return t.vm().getClock();
     }
 
+    /**
+     * Gives every destination vCPU the guest TSC rate it had (KVM_SET_TSC_KHZ where it differs), as a VMM must
+     * before anything else when the destination host runs at another rate. Returns true when any vCPU now
+     * runs scaled (its rate is not the host's).
+     */
+    static boolean matchRates(RestoreTarget t, ClockState saved) {
+        boolean scaled = false;
+        for (int i = 0; i < t.vcpus().size(); i++) {
+            Vcpu v = t.vcpus().get(i);
+            long want = saved.vcpus().get(i).tscKhz();
+            if (v.getTscKhz() != want) {
+                try {
+                    v.setTscKhz(want);
+                } catch (io.kvmclock.hv.HvException e) {
+                    throw new RestoreFailedException("vCPU " + v.id() + " ran at " + want + " kHz and this host cannot"
+                            + " give it that rate (" + e.getMessage() + "): it needs TSC scaling (KVM_CAP_TSC_CONTROL)");
+                }
+            }
+            scaled |= want != t.hypervisor().host().tscKhz();
+        }
+        return scaled;
+    }
+
     /** The host TSC kept counting since the capture: the same boot (live update) or a kexec on the same host. */
     static boolean hostTscContinues(RestoreTarget t, ClockState saved) {
         return saved.placementOn(t.hypervisor().host(), t.hypervisor()::readHostClocks).kind().isLiveUpdate();

@@ -26,6 +26,9 @@ import java.util.List;
  * clock reference, and are skipped where the vCPU has them already); no vCPU runs meanwhile. The report says how many rounds it took; missing the bound is
  * an error.
  *
+ * <p>A guest whose TSC runs scaled on the destination is refused at once: KVM_GET_CLOCK then converts host
+ * cycles at another rate than the guest's pvclock, so the error above is no longer exact.
+ *
  * <p>Without a master clock (KVM_GET_CLOCK without TSC_STABLE) the kvmclock is no function of the TSC at
  * all: it falls back to {@link DocumentedMethod} and says so.
  */
@@ -88,6 +91,12 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
     @Override
     public RestoreReport restore(RestoreTarget t, ClockState saved) {
         Vm vm = t.vm();
+        if (Offsets.matchRates(t, saved)) {
+            throw new RestoreFailedException("precise needs the guest TSC at the host's rate: it measures its error"
+                    + " with KVM_GET_CLOCK, which converts host TSC cycles, and this guest runs scaled ("
+                    + saved.vcpus().getFirst().tscKhz() + " kHz on a " + t.hypervisor().host().tscKhz()
+                    + " kHz host); use clock-guest where the kernel has it");
+        }
         ClockData engaged = Offsets.engageMasterClock(t, saved);
         if (!engaged.has(ClockData.TSC_STABLE)) {
             return fallBack(t, saved, "no master clock on the destination (KVM_GET_CLOCK without TSC_STABLE)");

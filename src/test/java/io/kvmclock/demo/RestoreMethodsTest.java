@@ -112,6 +112,23 @@ class RestoreMethodsTest {
     }
 
     @Test
+    void acrossTscFrequenciesClockGuestKeepsTheFunctionAndPreciseRefuses() {
+        SimHostConfig home = SimHostConfig.clockGuestHost();
+        try (SimHypervisor hv = SimHypervisor.create(home, 23)) {
+            Hypervisor other = hv.peer(home.withName("peer").withTsc(2_995_200, 2_995_200_000L)
+                    .withTscAtStart(7_000_000_000_000L).withRealtimeAtStart(hv.simHost().realtimeNs()));
+            // one trial: from the 2.1 GHz host to the 2.9952 GHz one, where the guest TSC runs scaled
+            MethodResult cg = new DemoRunner(hv, 1, 0, QUIET).withPeer(other).runMethod(new ClockGuestMethod(DowntimePolicy.ADVANCE));
+            assertNeverBackwards(cg);
+            assertEquals(1, cg.scaledTrials());
+            assertTrue(Math.abs(cg.kvmclockErrors()[0]) <= 1, cg.trials().toString());
+            MethodResult p = new DemoRunner(hv, 1, 0, QUIET).withPeer(other).runMethod(new PreciseMethod(DowntimePolicy.ADVANCE));
+            assertEquals(1, p.failures());
+            assertTrue(p.trials().getFirst().failure().contains("scaled"), p.trials().toString());
+        }
+    }
+
+    @Test
     void clockGuestIsReportedUnsupportedWithoutTheIoctl() {
         try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 5)) {
             MethodResult r = run(hv, new ClockGuestMethod(DowntimePolicy.ADVANCE), 3, 0);
