@@ -169,8 +169,8 @@ final class DemoCommand implements Callable<Integer> {
             j.put("kvmclockPolicy", m.kvmclockPolicy().label());
             j.put("tscPolicy", m.tscPolicy().label());
             summary(j.putObject("kvmclockErrorNs"), Summary.ofAbsolute(m.kvmclockErrors()));
-            summaryOrNull(j, "tscErrorCycles", m.tscErrors());
-            summaryOrNull(j, "hostTimeErrorNs", m.hostTimeErrors());
+            summary(j.putObject("tscErrorCycles"), Summary.of(m.tscErrors()));
+            summary(j.putObject("hostTimeErrorNs"), Summary.of(m.hostTimeErrors()));
             j.put("tscScaledTrials", m.scaledTrials());
             summary(j.putObject("restoreMicros"), Summary.of(m.restoreMicros()));
             summary(j.putObject("rounds"), Summary.of(m.rounds()));
@@ -183,15 +183,6 @@ final class DemoCommand implements Callable<Integer> {
             root.put("report", index.toString());
         }
         return root;
-    }
-
-    /** Null where nothing was measured (every trial ran with a scaled guest TSC). */
-    private static void summaryOrNull(ObjectNode parent, String key, long[] values) {
-        if (values.length == 0) {
-            parent.putNull(key);
-        } else {
-            summary(parent.putObject(key), Summary.of(values));
-        }
     }
 
     private static void summary(ObjectNode n, Summary s) {
@@ -208,17 +199,12 @@ final class DemoCommand implements Callable<Integer> {
                 out.printf("  not run: %s%n%n", m.unsupported());
                 continue;
             }
-            out.printf("  policy: kvmclock %s, TSC %s%n", m.kvmclockPolicy().label(), m.tscPolicy().label());
+            out.printf("  policy: kvmclock %s, TSC %s%s%n", m.kvmclockPolicy().label(), m.tscPolicy().label(),
+                    m.scaledTrials() > 0 ? String.format("; guest TSC scaled in %d trial(s)", m.scaledTrials()) : "");
             out.printf("  %-26s %12s %12s %12s%n", "", "median", "p99", "max");
             row(out, "|kvmclock error| (ns)", Summary.ofAbsolute(m.kvmclockErrors()));
-            if (m.tscErrors().length > 0) {
-                row(out, "TSC error (cycles)", Summary.of(m.tscErrors()));
-                row(out, "host time error (ns)", Summary.of(m.hostTimeErrors()));
-            }
-            if (m.scaledTrials() > 0) {
-                out.printf("  TSC and host time errors not measured in %d trial(s): the guest TSC ran scaled%n",
-                        m.scaledTrials());
-            }
+            row(out, "TSC error (cycles)", Summary.of(m.tscErrors()));
+            row(out, "host time error (ns)", Summary.of(m.hostTimeErrors()));
             row(out, "restore (us)", Summary.of(m.restoreMicros()));
             if (m.name().equals("precise")) {
                 row(out, "SET_CLOCK rounds", Summary.of(m.rounds()));

@@ -11,12 +11,14 @@ import io.kvmclock.restore.RestoreFailedException;
 import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreReport;
 import io.kvmclock.restore.RestoreTarget;
+import io.kvmclock.restore.DowntimePolicy;
+import io.kvmclock.restore.TscPlan;
+import io.kvmclock.restore.TscRate;
 import io.kvmclock.restore.UnsupportedMethodException;
 import io.kvmclock.hv.HvException;
 import io.kvmclock.state.ClockState;
 import io.kvmclock.state.GuestPvclock;
 import io.kvmclock.time.PvclockTimeInfo;
-import io.kvmclock.time.Units;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -159,25 +161,17 @@ public final class DemoRunner {
         long a = after.read(tFirst) - savedPv.read(tFirst);
         boolean backwards = after.read(tFirst) - kLast < 0;
 
-        if (dst.vcpu().getTscKhz() != hv.host().tscKhz()) {
-            return new Restored(new TrialResult(a, 0, 0, micros, backwards, report.rounds(), report.fellBack(), true, null),
-                    report);
-        }
+        // The guest TSC as KVM runs it on this host (kvm_read_l1_tsc): scaled where the guest's rate is not the host's.
+        TscRate rate = TscRate.of(hv.tscScaling(), dst.vcpu().getTscKhz(), hv.host().tscKhz());
         long offset = dst.vcpu().getTscOffset();
-        long savedOffset = saved.vcpus().getFirst().tscOffset();
-        long g0 = saved.clock().hostTsc() + savedOffset;
-        long expectedOffset = switch (m.tscPolicy()) {
-            case ADVANCE -> saved.placementOn(hv.host(), hv::readHostClocks).kind().isLiveUpdate() ? savedOffset
-                    : g0 + Units.nsToCycles(Math.max(0, atRestore.realtime() - saved.clock().realtime()),
-                            saved.vcpus().getFirst().tscKhz()) - atRestore.hostTsc();
-            case FREEZE, MIXED -> g0 - atRestore.hostTsc();
-        };
-        long b = offset - expectedOffset;
+        boolean continues = saved.placementOn(hv.host(), hv::readHostClocks).kind().isLiveUpdate();
+        DowntimePolicy tscPolicy = m.tscPolicy() == DowntimePolicy.ADVANCE ? DowntimePolicy.ADVANCE : DowntimePolicy.FREEZE;
+        long b = offset - new TscPlan(tscPolicy, continues).offsetFor(saved, 0, atRestore, rate);
 
         ClockData now = dst.vm().getClock();
-        long guestNow = after.read(now.hostTsc() + offset);
+        long guestNow = after.read(rate.scale(now.hostTsc()) + offset);
         long reference = saved.clock().clock() + (now.realtime() - saved.clock().realtime());
         long c = guestNow - reference;
-        return new Restored(new TrialResult(a, b, c, micros, backwards, report.rounds(), report.fellBack(), false, null), report);
+        return new Restored(new TrialResult(a, b, c, micros, backwards, report.rounds(), report.fellBack(), rate.scaled(), null), report);
     }
 }

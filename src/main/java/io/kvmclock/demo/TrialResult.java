@@ -13,9 +13,8 @@ package io.kvmclock.demo;
  *   <li>{@code restoreMicros} (d): wall time of the restore method alone;</li>
  *   <li>{@code steppedBackwards}: the first kvmclock reading after resume was below the last one before;</li>
  *   <li>{@code fellBack}: the method could not do what it is for here and used its fallback (see its notes);</li>
- *   <li>{@code tscScaled}: the guest TSC runs at another rate than the host's. (b) and (c) assume guest TSC =
- *       host TSC + offset and are not measured then (0 here, left out of the summaries); (a) is the guest's own
- *       view and stays exact.</li>
+ *   <li>{@code tscScaled}: the guest TSC ran scaled on the destination (guest = scale(host) + offset);
+ *       (b) and (c) account for it.</li>
  * </ul>
  */
 public record TrialResult(long kvmclockErrorNs, long tscErrorCycles, long hostTimeErrorNs, long restoreMicros,

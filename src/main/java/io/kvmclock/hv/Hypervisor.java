@@ -1,5 +1,8 @@
 package io.kvmclock.hv;
 
+import io.kvmclock.time.TscScaling;
+import java.util.Optional;
+
 /** A host with KVM (real or modelled): the system fd's view. */
 public interface Hypervisor extends AutoCloseable {
 
@@ -9,6 +12,15 @@ public interface Hypervisor extends AutoCloseable {
     HostInfo host();
 
     ClockCapabilities capabilities();
+
+    /**
+     * The hardware TSC scaling KVM uses here (VMX 48 or SVM 32 fractional bits), empty without
+     * KVM_CAP_TSC_CONTROL. KVM does not report the ratio it programs; with this a VMM computes it exactly as
+     * set_tsc_khz does ({@link TscScaling#ratio}).
+     */
+    default Optional<TscScaling> tscScaling() {
+        return Optional.empty();
+    }
 
     /** KVM_CREATE_VM plus one memory slot of {@code memoryBytes} at guest physical 0. */
     Vm createVm(VmConfig config);

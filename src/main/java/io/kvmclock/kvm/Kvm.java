@@ -230,6 +230,20 @@ final class Kvm implements Hypervisor {
      * cannot be read at that instant from user space: it is the midpoint of clock_gettime calls bracketing the
      * ioctl, so it is off by at most half the ioctl's duration (about a microsecond).
      */
+    /** The scaling kind follows the CPU vendor (VMX on Intel, SVM on AMD), where the kernel can scale at all. */
+    @Override
+    public java.util.Optional<io.kvmclock.time.TscScaling> tscScaling() {
+        checkOpen();
+        if (!capabilities.tscControl()) {
+            return java.util.Optional.empty();
+        }
+        String cpuinfo = readLine(Path.of("/proc/cpuinfo"));
+        if (cpuinfo.contains("AuthenticAMD") || cpuinfo.contains("HygonGenuine")) {
+            return java.util.Optional.of(io.kvmclock.time.TscScaling.SVM);
+        }
+        return java.util.Optional.of(io.kvmclock.time.TscScaling.VMX);
+    }
+
     @Override
     public long monotonicRawNs() {
         checkOpen();

@@ -38,7 +38,8 @@ public final class ClockCapture {
             long offset = v.getTscOffset();
             long tsc = v.getMsr(Vcpu.MSR_IA32_TSC);
             long khz = v.getTscKhz();
-            out.add(new VcpuClockState(v.id(), offset, tsc, khz, new TscRatio.None(), pvclock(caps, clock, v, fromMemory)));
+            TscRatio rate = TscRate.of(hv.tscScaling(), khz, hv.host().tscKhz()).toState();
+            out.add(new VcpuClockState(v.id(), offset, tsc, khz, rate, pvclock(caps, clock, v, fromMemory)));
         }
         return ClockState.of(new Capture(kind, at), hv.host(), Optional.of(caps), clock, out);
     }

@@ -27,7 +27,7 @@ final class Offsets {
         }
         boolean wrote = false;
         for (int i = 0; i < t.vcpus().size(); i++) {
-            long offset = plan.offsetFor(saved, i, now);
+            long offset = plan.offsetFor(saved, i, now, rateOf(t, saved, i));
             Vcpu v = t.vcpus().get(i);
             if (v.getTscOffset() != offset) {
                 v.setTscOffset(offset);
@@ -55,6 +55,11 @@ final class Offsets {
         }
         t.vm().setClock(new ClockData(saved.clock().clock(), 0, 0, 0));
         return t.vm().getClock();
+    }
+
+    /** The rate vCPU {@code i} runs at on the destination once it has its saved tsc_khz. */
+    static TscRate rateOf(RestoreTarget t, ClockState saved, int i) {
+        return TscRate.of(t.hypervisor().tscScaling(), saved.vcpus().get(i).tscKhz(), t.hypervisor().host().tscKhz());
     }
 
     /**

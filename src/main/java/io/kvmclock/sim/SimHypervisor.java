@@ -77,6 +77,11 @@ public final class SimHypervisor implements Hypervisor {
     }
 
     @Override
+    public java.util.Optional<io.kvmclock.time.TscScaling> tscScaling() {
+        return host.config.tscScaling();
+    }
+
+    @Override
     public ClockCapabilities capabilities() {
         SimHostConfig c = host.config;
         return new ClockCapabilities(ADJUST_CLOCK_FLAGS, c.tscScaling().isPresent(), c.vmTscControl(), true, true,
