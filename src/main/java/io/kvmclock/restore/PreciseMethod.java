@@ -26,8 +26,11 @@ import java.util.List;
  * clock reference, and are skipped where the vCPU has them already); no vCPU runs meanwhile. The report says how many rounds it took; missing the bound is
  * an error.
  *
- * <p>A guest whose TSC runs scaled on the destination is refused at once: KVM_GET_CLOCK then converts host
- * cycles at another rate than the guest's pvclock, so the error above is no longer exact.
+ * <p>A guest whose TSC runs scaled on the destination (a migration to a host at another rate) first gets its
+ * rate back (KVM_SET_TSC_KHZ) and the saved function is evaluated at {@code scale(h) + offset}. KVM_GET_CLOCK
+ * converts host cycles with the host's mul/shift, the guest's pvclock scaled cycles with its own; both encode
+ * the same rate, so over the microseconds since the reference they differ by rounding only (replayed on the
+ * model at 1-5 GHz with VMX and SVM scaling: within 1 ns).
  *
  * <p>Without a master clock (KVM_GET_CLOCK without TSC_STABLE) the kvmclock is no function of the TSC at
  * all: it falls back to {@link DocumentedMethod} and says so.
@@ -91,12 +94,8 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
     @Override
     public RestoreReport restore(RestoreTarget t, ClockState saved) {
         Vm vm = t.vm();
-        if (Offsets.matchRates(t, saved)) {
-            throw new RestoreFailedException("precise needs the guest TSC at the host's rate: it measures its error"
-                    + " with KVM_GET_CLOCK, which converts host TSC cycles, and this guest runs scaled ("
-                    + saved.vcpus().getFirst().tscKhz() + " kHz on a " + t.hypervisor().host().tscKhz()
-                    + " kHz host); use clock-guest where the kernel has it");
-        }
+        Offsets.matchRates(t, saved);
+        TscRate rate = Offsets.rateOf(t, saved, 0);
         ClockData engaged = Offsets.engageMasterClock(t, saved);
         if (!engaged.has(ClockData.TSC_STABLE)) {
             return fallBack(t, saved, "no master clock on the destination (KVM_GET_CLOCK without TSC_STABLE)");
@@ -114,12 +113,12 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
             if (!ref.has(ClockData.TSC_STABLE) || !ref.has(ClockData.REALTIME)) {
                 return fallBack(t, saved, "the master clock went away during the restore");
             }
-            vm.setClock(new ClockData(target.read(ref.hostTsc() + off0) - gap, ClockData.REALTIME, ref.realtime(), 0));
+            vm.setClock(new ClockData(target.read(rate.scale(ref.hostTsc()) + off0) - gap, ClockData.REALTIME, ref.realtime(), 0));
             ClockData after = vm.getClock();
-            err = after.clock() - target.read(after.hostTsc() + off0);
+            err = after.clock() - target.read(rate.scale(after.hostTsc()) + off0);
             if (Math.abs(err) <= acceptNs) {
                 ClockData confirm = vm.getClock();
-                long err2 = confirm.clock() - target.read(confirm.hostTsc() + off0);
+                long err2 = confirm.clock() - target.read(rate.scale(confirm.hostTsc()) + off0);
                 if (Math.abs(err2) <= acceptNs) {
                     return new RestoreReport(name(), round, err, false, List.of("converged in " + round
                             + " round(s); learned reference-to-realtime gap " + gap + " ns"));

@@ -112,7 +112,7 @@ class RestoreMethodsTest {
     }
 
     @Test
-    void acrossTscFrequenciesClockGuestKeepsTheFunctionAndPreciseRefuses() {
+    void acrossTscFrequenciesClockGuestAndPreciseKeepTheFunction() {
         SimHostConfig home = SimHostConfig.clockGuestHost();
         try (SimHypervisor hv = SimHypervisor.create(home, 23)) {
             Hypervisor other = hv.peer(home.withName("peer").withTsc(2_995_200, 2_995_200_000L)
@@ -125,9 +125,13 @@ class RestoreMethodsTest {
                 assertTrue(Math.abs(t.kvmclockErrorNs()) <= 1 && Math.abs(t.tscErrorCycles()) <= 2
                         && Math.abs(t.hostTimeErrorNs()) <= 5, cg.trials().toString());
             }
-            MethodResult p = new DemoRunner(hv, 1, 0, QUIET).withPeer(other).runMethod(new PreciseMethod(DowntimePolicy.ADVANCE));
-            assertEquals(1, p.failures());
-            assertTrue(p.trials().getFirst().failure().contains("scaled"), p.trials().toString());
+            MethodResult p = new DemoRunner(hv, 4, 0, QUIET).withPeer(other).runMethod(new PreciseMethod(DowntimePolicy.ADVANCE));
+            assertNeverBackwards(p);
+            assertEquals(2, p.scaledTrials());
+            for (TrialResult t : p.ok()) {
+                // the model's known +1 ns rounding bias at the first entry (see above) allows 2 here
+                assertTrue(Math.abs(t.kvmclockErrorNs()) <= 2 && Math.abs(t.tscErrorCycles()) <= 2, p.trials().toString());
+            }
         }
     }
 
