@@ -103,7 +103,6 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
         boolean wrote = Offsets.apply(t, saved, new TscPlan(policy, Offsets.hostTscContinues(t, saved)), engaged, true);
         long off0 = t.vcpus().getFirst().getTscOffset();
         PvclockTimeInfo target = Saved.pvclock(saved, 0);
-        long khz = saved.vcpus().getFirst().tscKhz();
 
         long gap = gaps.estimate();
         long err = Long.MAX_VALUE;
