@@ -10,7 +10,9 @@ import io.kvmclock.drift.Durations;
 import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.restore.RestoreMethod;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -84,14 +86,27 @@ final class LiveUpdateCommand implements Callable<Integer> {
         Path memory = Path.of("/dev/shm", "kvmclock-live-update-" + ProcessHandle.current().pid() + ".mem");
         PrintWriter err = spec.commandLine().getErr();
         try (Hypervisor hv = Backends.open()) {
-            err.println("live-update: old process " + ProcessHandle.current().pid() + " runs the guest on " + memory);
-            ClockGuest guest = LiveUpdate.handOver(hv, dir, memory, runNs);
+            // As a VMM upgrade does it: the new process starts and warms up while the old one still runs the
+            // guest; the blackout begins only when the new one is ready.
+            Process next = startNewProcess(dir, m);
+            err.println("live-update: new process " + next.pid() + " started, warming up its restore path");
             JsonNode child;
-            try {
-                err.println("live-update: guest paused, hand-over in " + dir + "; starting the new process");
-                child = spawnNewProcess(dir, m);
-            } finally {
-                guest.vm().close();
+            try (BufferedReader fromNext = next.inputReader(StandardCharsets.UTF_8);
+                 PrintWriter toNext = new PrintWriter(next.outputWriter(StandardCharsets.UTF_8), true)) {
+                String ready = fromNext.readLine();
+                if (!READY.equals(ready)) {
+                    next.destroy();
+                    throw new UserError(ExitCode.FAILURE, "the new process did not get ready (it said " + ready + ")");
+                }
+                err.println("live-update: old process " + ProcessHandle.current().pid() + " runs the guest on " + memory);
+                ClockGuest guest = LiveUpdate.handOver(hv, dir, memory, runNs);
+                try {
+                    err.println("live-update: guest paused, hand-over in " + dir + "; the new process takes over");
+                    toNext.println(GO);
+                    child = readResult(next, fromNext);
+                } finally {
+                    guest.vm().close();
+                }
             }
             print(child, dir);
             return child.path("result").path("failure").isMissingNode() || child.path("result").path("failure").isNull()
@@ -104,14 +119,25 @@ final class LiveUpdateCommand implements Callable<Integer> {
         }
     }
 
-    private JsonNode spawnNewProcess(Path dir, RestoreMethod m) throws IOException, InterruptedException {
+    static final String READY = "ready";
+    static final String GO = "go";
+    /** Live updates the new process runs on scratch VMs before it reports ready. */
+    static final int WARM_UP_UPDATES = 100;
+
+    private Process startNewProcess(Path dir, RestoreMethod m) throws IOException {
         String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp",
                 System.getProperty("java.class.path"), Main.class.getName(), "live-update", "--take-over", dir.toString(),
                 "--method", m.name(), "--policy", restore.policy, "--precise-bound", Long.toString(restore.preciseBound)));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    }
+
+    private static JsonNode readResult(Process p, BufferedReader fromNext) throws IOException, InterruptedException {
+        StringBuilder b = new StringBuilder();
+        for (String line; (line = fromNext.readLine()) != null; ) {
+            b.append(line).append('\n');
+        }
+        String out = b.toString();
         int code = p.waitFor();
         if (out.isBlank()) {
             throw new UserError(ExitCode.FAILURE, "the new process exited with " + code + " and reported nothing");
@@ -121,6 +147,14 @@ final class LiveUpdateCommand implements Callable<Integer> {
 
     private int takeOver(RestoreMethod m) throws IOException {
         try (Hypervisor hv = Backends.open()) {
+            LiveUpdate.warmUp(hv, m, WARM_UP_UPDATES);
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(READY);
+            out.flush();
+            String go = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+            if (!GO.equals(go)) {
+                throw new UserError(ExitCode.FAILURE, "the old process did not hand over (it said " + go + ")");
+            }
             DemoRunner.Restored r = LiveUpdate.takeOver(hv, takeOver, m);
             ObjectNode root = Json.object();
             root.put("pid", ProcessHandle.current().pid());

@@ -60,6 +60,14 @@ public final class LiveUpdate {
         return guest;
     }
 
+    /**
+     * Runs {@code updates} live updates of a scratch clock guest with {@code method}, so that the code a
+     * take-over runs is loaded and compiled before the real guest's blackout begins.
+     */
+    public static void warmUp(Hypervisor hv, RestoreMethod method, int updates) {
+        new DemoRunner(hv, updates, 0, (m, i, n) -> { }).runMethod(method);
+    }
+
     /** The new VMM's side: map the same memory, restore the clocks with {@code method}, resume and measure. */
     public static DemoRunner.Restored takeOver(Hypervisor hv, Path dir, RestoreMethod method) throws IOException {
         Properties props = new Properties();
