@@ -11,13 +11,13 @@ import io.kvmclock.restore.RestoreFailedException;
 import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreReport;
 import io.kvmclock.restore.RestoreTarget;
+import io.kvmclock.restore.Saved;
 import io.kvmclock.restore.DowntimePolicy;
 import io.kvmclock.restore.TscPlan;
 import io.kvmclock.restore.TscRate;
 import io.kvmclock.restore.UnsupportedMethodException;
 import io.kvmclock.hv.HvException;
 import io.kvmclock.state.ClockState;
-import io.kvmclock.state.GuestPvclock;
 import io.kvmclock.time.PvclockTimeInfo;
 import java.util.ArrayList;
 import java.util.List;
@@ -157,7 +157,7 @@ public final class DemoRunner {
 
         long tFirst = dst.readTsc();
         PvclockTimeInfo after = dst.readPvclock();
-        PvclockTimeInfo savedPv = ((GuestPvclock.Captured) saved.vcpus().getFirst().pvclock()).pvclock();
+        PvclockTimeInfo savedPv = Saved.pvclock(saved, 0);
         long a = after.read(tFirst) - savedPv.read(tFirst);
         boolean backwards = after.read(tFirst) - kLast < 0;
 

@@ -4,12 +4,12 @@ import io.kvmclock.state.ClockState;
 import io.kvmclock.state.GuestPvclock;
 import io.kvmclock.time.PvclockTimeInfo;
 
-/** Reading a saved state the way restore methods need it. */
-final class Saved {
+/** Reading a saved state the way restore methods (and their measurement) need it. */
+public final class Saved {
     private Saved() {}
 
     /** vCPU {@code index}'s saved pvclock; a restore that needs it cannot proceed without it. */
-    static PvclockTimeInfo pvclock(ClockState saved, int index) {
+    public static PvclockTimeInfo pvclock(ClockState saved, int index) {
         return switch (saved.vcpus().get(index).pvclock()) {
             case GuestPvclock.Captured c -> c.pvclock();
             case GuestPvclock.NotEnabled n -> throw new RestoreFailedException("vCPU " + saved.vcpus().get(index).id()
