@@ -91,92 +91,118 @@ public record SimHostConfig(String name, long tscKhz, long tscHz, long tscAtStar
     }
 
     public SimHostConfig withName(String n) {
-        return new SimHostConfig(n, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
-                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
-                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return edit(e -> e.name = n);
     }
 
     public SimHostConfig withTsc(long khz, long hz) {
-        return new SimHostConfig(name, khz, hz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
-                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
-                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return edit(e -> { e.tscKhz = khz; e.tscHz = hz; });
     }
 
     public SimHostConfig withTscAtStart(long tsc) {
-        return new SimHostConfig(name, tscKhz, tscHz, tsc, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
-                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
-                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return edit(e -> e.tscAtStart = tsc);
     }
 
     public SimHostConfig withRawAtStart(long rawNs) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
-                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
-                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return edit(e -> e.rawAtStartNs = rawNs);
     }
 
     public SimHostConfig withRealtimeAtStart(long ns) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, ns, tscScaling, vmTscControl,
-                clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
-                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return edit(e -> e.realtimeAtStartNs = ns);
     }
 
     public SimHostConfig withScaling(Optional<TscScaling> s) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, s,
-                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
-                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return edit(e -> e.tscScaling = s);
     }
 
     public SimHostConfig withVmTscControl(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
-                on, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
-                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return edit(e -> e.vmTscControl = on);
     }
 
     public SimHostConfig withClockGuest(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
-                vmTscControl, on, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
-                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return edit(e -> e.clockGuest = on);
     }
 
     public SimHostConfig withTscWritesIgnored(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
-                vmTscControl, clockGuest, on, tscClocksource, hotplugForcesMasterclockUpdate,
-                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return edit(e -> e.tscWritesIgnored = on);
     }
 
     public SimHostConfig withTscClocksource(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
-                vmTscControl, clockGuest, tscWritesIgnored, on, hotplugForcesMasterclockUpdate,
-                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return edit(e -> e.tscClocksource = on);
     }
 
     public SimHostConfig withHotplugForcesMasterclockUpdate(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
-                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, on, kvmclockPeriodicSync,
-                masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return edit(e -> e.hotplugForcesMasterclockUpdate = on);
     }
 
     public SimHostConfig withKvmclockPeriodicSync(boolean on) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
-                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
-                on, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        return edit(e -> e.kvmclockPeriodicSync = on);
     }
 
     public SimHostConfig withMasterclockSyncPeriodS(long s) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
-                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
-                kvmclockPeriodicSync, s, maxVcpus, latency, kernel);
+        return edit(e -> e.masterclockSyncPeriodS = s);
     }
 
     public SimHostConfig withMaxVcpus(int n) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
-                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
-                kvmclockPeriodicSync, masterclockSyncPeriodS, n, latency, kernel);
+        return edit(e -> e.maxVcpus = n);
     }
 
     public SimHostConfig withLatency(Latency l) {
-        return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling,
-                vmTscControl, clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate,
-                kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, l, kernel);
+        return edit(e -> e.latency = l);
+    }
+
+    /** A copy with some fields changed: every {@code with...} method goes through here, so a new field is added once. */
+    private SimHostConfig edit(java.util.function.Consumer<Edit> change) {
+        Edit e = new Edit(this);
+        change.accept(e);
+        return e.build();
+    }
+
+    /** The fields, mutable, for {@link #edit}. */
+    private static final class Edit {
+        String name;
+        long tscKhz;
+        long tscHz;
+        long tscAtStart;
+        long rawAtStartNs;
+        long bootOffsetNs;
+        long realtimeAtStartNs;
+        Optional<TscScaling> tscScaling;
+        boolean vmTscControl;
+        boolean clockGuest;
+        boolean tscWritesIgnored;
+        boolean tscClocksource;
+        boolean hotplugForcesMasterclockUpdate;
+        boolean kvmclockPeriodicSync;
+        long masterclockSyncPeriodS;
+        int maxVcpus;
+        Latency latency;
+        String kernel;
+
+        Edit(SimHostConfig c) {
+            name = c.name;
+            tscKhz = c.tscKhz;
+            tscHz = c.tscHz;
+            tscAtStart = c.tscAtStart;
+            rawAtStartNs = c.rawAtStartNs;
+            bootOffsetNs = c.bootOffsetNs;
+            realtimeAtStartNs = c.realtimeAtStartNs;
+            tscScaling = c.tscScaling;
+            vmTscControl = c.vmTscControl;
+            clockGuest = c.clockGuest;
+            tscWritesIgnored = c.tscWritesIgnored;
+            tscClocksource = c.tscClocksource;
+            hotplugForcesMasterclockUpdate = c.hotplugForcesMasterclockUpdate;
+            kvmclockPeriodicSync = c.kvmclockPeriodicSync;
+            masterclockSyncPeriodS = c.masterclockSyncPeriodS;
+            maxVcpus = c.maxVcpus;
+            latency = c.latency;
+            kernel = c.kernel;
+        }
+
+        SimHostConfig build() {
+            return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
+                    tscScaling, vmTscControl, clockGuest, tscWritesIgnored, tscClocksource,
+                    hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+        }
     }
 }
