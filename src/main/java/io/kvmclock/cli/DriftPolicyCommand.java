@@ -1,5 +1,6 @@
 package io.kvmclock.cli;
 
+import io.kvmclock.files.AtomicFiles;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmclock.drift.Durations;
@@ -8,10 +9,8 @@ import io.kvmclock.drift.StepChart;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.math.BigDecimal;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -202,24 +201,9 @@ final class DriftPolicyCommand implements Callable<Integer> {
         if (dir == null || !Files.isDirectory(dir)) {
             throw UserError.badInput("cannot write " + file + ": directory " + dir + " does not exist");
         }
-        Path tmp = null;
         try {
-            tmp = Files.createTempFile(dir, "." + abs.getFileName(), ".tmp");
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            try {
-                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            } catch (UnsupportedOperationException ignored) {
-                // not a POSIX file system: keep the default permissions
-            }
-            Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.write(abs, text);
         } catch (IOException e) {
-            try {
-                if (tmp != null) {
-                    Files.deleteIfExists(tmp);
-                }
-            } catch (IOException ignored) {
-                // the original error is the one to report
-            }
             throw new UserError(ExitCode.FAILURE, "cannot write " + file + ": " + e.getMessage(), e);
         }
     }

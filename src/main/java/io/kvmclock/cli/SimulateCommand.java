@@ -1,5 +1,6 @@
 package io.kvmclock.cli;
 
+import io.kvmclock.files.AtomicFiles;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmclock.hv.HvException;
@@ -8,11 +9,9 @@ import io.kvmclock.sim.ScenarioRunner;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -140,18 +139,7 @@ final class SimulateCommand implements Callable<Integer> {
         Files.createDirectories(reportDir);
         String safe = r.scenario().name().replaceAll("[^A-Za-z0-9._-]", "_");
         Path page = reportDir.resolve(safe + ".html");
-        Path tmp = Files.createTempFile(reportDir, "." + safe, ".tmp");
-        try {
-            Files.writeString(tmp, SimReport.html(r), StandardCharsets.UTF_8);
-            try {
-                Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
-            } catch (UnsupportedOperationException e) {
-                // not a POSIX file system: keep the default
-            }
-            Files.move(tmp, page, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.write(page, SimReport.html(r));
         return page;
     }
 }

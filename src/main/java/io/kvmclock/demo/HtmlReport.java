@@ -1,7 +1,7 @@
 package io.kvmclock.demo;
 
+import io.kvmclock.files.AtomicFiles;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,8 +20,8 @@ public final class HtmlReport {
         }
         String kvmSvg = ErrorChart.svg("kvmclock error: restored minus saved pvclock at the same guest TSC", "ns", kvm);
         String hostSvg = ErrorChart.svg("guest kvmclock minus host reference time after resume", "ns", host);
-        AtomicFiles.write(dir.resolve("kvmclock-error.svg"), kvmSvg.getBytes(StandardCharsets.UTF_8));
-        AtomicFiles.write(dir.resolve("host-time-error.svg"), hostSvg.getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.write(dir.resolve("kvmclock-error.svg"), kvmSvg);
+        AtomicFiles.write(dir.resolve("host-time-error.svg"), hostSvg);
 
         StringBuilder h = new StringBuilder();
         h.append("<!doctype html><html><head><meta charset='utf-8'><title>kvmclock demo</title>")
@@ -60,7 +60,7 @@ public final class HtmlReport {
         }
         h.append("</ul></body></html>\n");
         Path index = dir.resolve("index.html");
-        AtomicFiles.write(index, h.toString().getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.write(index, h.toString());
         return index;
     }
 

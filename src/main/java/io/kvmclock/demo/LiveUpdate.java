@@ -1,5 +1,6 @@
 package io.kvmclock.demo;
 
+import io.kvmclock.files.AtomicFiles;
 import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.Vm;
