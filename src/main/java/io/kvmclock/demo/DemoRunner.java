@@ -12,7 +12,6 @@ import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreReport;
 import io.kvmclock.restore.RestoreTarget;
 import io.kvmclock.restore.Saved;
-import io.kvmclock.restore.DowntimePolicy;
 import io.kvmclock.restore.TscPlan;
 import io.kvmclock.restore.TscRate;
 import io.kvmclock.restore.UnsupportedMethodException;
@@ -165,8 +164,7 @@ public final class DemoRunner {
         TscRate rate = TscRate.of(hv.tscScaling(), dst.vcpu().getTscKhz(), hv.host().tscKhz());
         long offset = dst.vcpu().getTscOffset();
         boolean continues = saved.placementOn(hv.host(), hv::readHostClocks).kind().isLiveUpdate();
-        DowntimePolicy tscPolicy = m.tscPolicy() == DowntimePolicy.ADVANCE ? DowntimePolicy.ADVANCE : DowntimePolicy.FREEZE;
-        long b = offset - new TscPlan(tscPolicy, continues).offsetFor(saved, 0, atRestore, rate);
+        long b = offset - new TscPlan(m.tscPolicy(), continues).offsetFor(saved, 0, atRestore, rate);
 
         ClockData now = dst.vm().getClock();
         long guestNow = after.read(rate.scale(now.hostTsc()) + offset);

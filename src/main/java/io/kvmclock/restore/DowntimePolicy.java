@@ -5,9 +5,7 @@ public enum DowntimePolicy {
     /** The clocks include the blackout, as on real hardware that kept running. */
     ADVANCE,
     /** The clocks pause for the blackout: the guest resumes where it stopped. */
-    FREEZE,
-    /** The method keeps neither consistently (e.g. kvmclock advances while the TSC is frozen). */
-    MIXED;
+    FREEZE;
 
     public String label() {
         return name().toLowerCase(java.util.Locale.ROOT);

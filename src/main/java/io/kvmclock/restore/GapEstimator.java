@@ -31,7 +31,4 @@ public final class GapEstimator {
         return s[n / 2];
     }
 
-    public synchronized int observations() {
-        return count;
-    }
 }

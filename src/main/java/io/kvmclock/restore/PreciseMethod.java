@@ -57,9 +57,6 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
     }
 
     public PreciseMethod {
-        if (policy == DowntimePolicy.MIXED) {
-            throw new IllegalArgumentException("precise keeps kvmclock and TSC together: advance or freeze");
-        }
         if (boundNs < 0 || maxRounds < 1) {
             throw new IllegalArgumentException("bound must be >= 0 ns and rounds >= 1");
         }
