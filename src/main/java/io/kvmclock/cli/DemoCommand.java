@@ -67,9 +67,11 @@ final class DemoCommand implements Callable<Integer> {
             description = "kvm, sim, or auto: kvm where /dev/kvm can be opened, else sim (default ${DEFAULT-VALUE}).")
     Backends.Choice backend;
 
-    @Option(names = "--sim-host", defaultValue = "thismachine", paramLabel = "H",
-            description = "Model host for the sim backend: thismachine (kvm_pvm: TSC writes ignored), kvmintel (TSC writes honoured), "
-                    + "clockguest (kvm_intel with VMX TSC scaling and KVM_[GS]ET_CLOCK_GUEST) (default ${DEFAULT-VALUE}).")
+    @Option(names = "--sim-host", defaultValue = "this", paramLabel = "H", converter = Backends.SimHostConverter.class,
+            description = "Model host for the sim backend (default ${DEFAULT-VALUE}): this (this host, probed and calibrated "
+                    + "now; a typical kvm_intel host where /dev/kvm is missing), pvm-intel-2026-11 (the recorded 2.1 GHz Intel "
+                    + "kvm_pvm host: TSC writes ignored), kvm-intel (TSC writes honoured), kvm-amd (TSC writes honoured, SVM "
+                    + "scaling), clockguest (kvm_intel with VMX TSC scaling and KVM_[GS]ET_CLOCK_GUEST).")
     Backends.SimHost simHost;
 
     @Option(names = "--sim-peer-khz", paramLabel = "KHZ", converter = FrequencyConverter.class,
@@ -126,7 +128,7 @@ final class DemoCommand implements Callable<Integer> {
                 if (!(hv instanceof io.kvmclock.sim.SimHypervisor sim)) {
                     throw UserError.badInput("--sim-peer-khz needs the sim backend: add --backend sim");
                 }
-                runner.withPeer(sim.peer(simHost.config().withName("peer-" + simPeerKhz)
+                runner.withPeer(sim.peer(sim.simHost().config().withName("peer-" + simPeerKhz)
                         .withTsc(simPeerKhz, simPeerKhz * 1000).withTscAtStart(7_000_000_000_000L)
                         .withRealtimeAtStart(sim.simHost().realtimeNs())));
             }

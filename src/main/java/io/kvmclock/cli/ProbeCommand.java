@@ -1,20 +1,12 @@
 package io.kvmclock.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.hv.ClockData;
-import io.kvmclock.hv.HostInfo;
 import io.kvmclock.hv.Hypervisor;
-import io.kvmclock.hv.Vcpu;
-import io.kvmclock.hv.Vm;
-import io.kvmclock.hv.VmConfig;
+import io.kvmclock.kvm.HostProbe;
 import io.kvmclock.kvm.KvmHypervisor;
-import io.kvmclock.time.PvclockTimeInfo;
-import io.kvmclock.time.TimeScale;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -48,19 +40,11 @@ final class ProbeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** What one probe found. */
-    record Result(HostInfo host, String vendorModule, ClockCapabilities caps, boolean masterClock, int clockFlags,
-                  long vcpuTscKhz, PvclockTimeInfo pvclock, TimeScale predicted, boolean tscOffsetWritable) {
-        boolean selfCheck() {
-            return pvclock.scale().equals(predicted);
-        }
-    }
-
     @Override
     public Integer call() {
-        Result r;
+        HostProbe r;
         try (Hypervisor hv = KvmHypervisor.open(device)) {
-            r = probe(hv);
+            r = HostProbe.run(hv);
         }
         var out = spec.commandLine().getOut();
         if (json) {
@@ -71,43 +55,11 @@ final class ProbeCommand implements Callable<Integer> {
         return r.selfCheck() ? ExitCode.OK : ExitCode.FAILURE;
     }
 
-    static Result probe(Hypervisor hv) {
-        HostInfo host = hv.host();
-        ClockCapabilities caps = hv.capabilities();
-        try (Vm vm = hv.createVm(VmConfig.defaults())) {
-            ClockGuest g = ClockGuest.boot(vm);
-            g.readTsc();
-            g.readTsc();
-            ClockData clock = vm.getClock();
-            PvclockTimeInfo p = g.readPvclock();
-            long khz = g.vcpu().getTscKhz();
-            boolean master = clock.has(ClockData.TSC_STABLE) && p.tscStable();
-            return new Result(host, vendorModule(), caps, master, clock.flags(), khz, p, TimeScale.forGuestKhz(khz),
-                    caps.vcpuAttributes() && tscOffsetWritable(hv));
-        }
-    }
-
-    /** Writes offset+1000 on a throwaway vCPU and reads it back: kvm_pvm, for one, ignores the write. */
-    private static boolean tscOffsetWritable(Hypervisor hv) {
-        try (Vm vm = hv.createVm(VmConfig.defaults())) {
-            Vcpu v = vm.createVcpu(0);
-            long want = v.getTscOffset() + 1000;
-            v.setTscOffset(want);
-            return v.getTscOffset() == want;
-        }
-    }
-
-    private static String vendorModule() {
-        for (String m : List.of("kvm_intel", "kvm_amd", "kvm_pvm")) {
-            if (Files.exists(Path.of("/sys/module", m))) {
-                return m;
-            }
-        }
-        return "unknown";
-    }
-
-    static ObjectNode toJson(Result r) {
+    static ObjectNode toJson(HostProbe r) {
         ObjectNode root = Json.object();
+        root.put("summary", r.profile().summary());
+        root.put("cpuVendor", r.cpuVendor());
+        root.put("cpuModel", r.cpuModel());
         root.put("kernel", r.host().kernel());
         ObjectNode kvm = root.putObject("kvm");
         kvm.put("apiVersion", r.host().kvmApiVersion());
@@ -124,6 +76,7 @@ final class ProbeCommand implements Callable<Integer> {
         root.put("masterClock", r.masterClock());
         root.put("getClockFlags", r.clockFlags());
         root.put("tscOffsetWritable", r.tscOffsetWritable());
+        root.put("tscMsrWritable", r.tscMsrWritable());
         ObjectNode pv = root.putObject("pvclock");
         pv.put("version", r.pvclock().version());
         Json.putUnsigned(pv, "tscTimestamp", r.pvclock().tscTimestamp());
@@ -139,17 +92,23 @@ final class ProbeCommand implements Callable<Integer> {
         return root;
     }
 
-    static Table table(Result r) {
+    static Table table(HostProbe r) {
         ClockCapabilities c = r.caps();
         return new Table()
+                .row("host", r.profile().summary(), "")
+                .row("CPU", r.cpuModel(), r.cpuVendor())
                 .row("kernel", r.host().kernel(), "")
                 .row("KVM API version", Integer.toString(r.host().kvmApiVersion()), "module " + r.vendorModule())
                 .row("ADJUST_CLOCK flags", String.format("0x%x", c.adjustClockFlags()), adjustFlagNames(c.adjustClockFlags()))
-                .row("TSC_CONTROL", yes(c.tscControl()), c.tscControl() ? "TSC scaling" : "no TSC scaling: KVM_SET_TSC_KHZ only catches up")
+                .row("TSC_CONTROL", yes(c.tscControl()), c.tscControl()
+                        ? "TSC scaling, " + r.profile().tscScaling().orElseThrow() + " ratio format"
+                        : "no TSC scaling: KVM_SET_TSC_KHZ only catches up")
                 .row("VM_TSC_CONTROL", yes(c.vmTscControl()), "VM-scope KVM_SET_TSC_KHZ")
                 .row("KVMCLOCK_CTRL", yes(c.kvmclockCtrl()), "")
                 .row("VCPU_ATTRIBUTES", yes(c.vcpuAttributes()), "KVM_VCPU_TSC_OFFSET")
                 .row("TSC offset writable", yes(r.tscOffsetWritable()), r.tscOffsetWritable() ? "" : "writes accepted and ignored")
+                .row("IA32_TSC writable", yes(r.tscMsrWritable()), r.tscMsrWritable() ? "host MSR write moves the guest TSC"
+                        : "writes accepted and ignored")
                 .row("CLOCK_GUEST", yes(c.clockGuest()), c.clockGuest() ? "KVM_[GS]ET_CLOCK_GUEST present"
                         : r.masterClock() ? "kernel lacks KVM_[GS]ET_CLOCK_GUEST (EINVAL with the master clock on)"
                         : "unknown: without a master clock both answers are EINVAL")

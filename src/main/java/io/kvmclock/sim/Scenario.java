@@ -24,11 +24,11 @@ import java.util.Set;
  *   "seed": 1,                               all random latencies derive from it
  *   "duration": "2h",                        REQUIRED: how long the run lasts on the true time line
  *   "sampleEvery": "60s",                    how often the guest reads kvmclock (default duration/500)
- *   "host": HOST,                            the starting host (default: like this machine)
+ *   "host": HOST,                            the starting host (default: pvm-intel-2026-11)
  *   "guest": { "vcpus": 1, "tscKhz": 2100000 },   vCPUs at start; guest TSC kHz (default host's)
  *   "events": [ EVENT, ... ]
  * }
- * HOST = { "preset": "this-machine" | "kvm-intel" | "clock-guest" | "ideal",
+ * HOST = { "preset": "pvm-intel-2026-11" | "kvm-intel" | "kvm-amd" | "clock-guest" | "ideal",
  *          "name", "tscKhz", "tscHz" (true frequency; default tscKhz*1000), "tscAtStart",
  *          "tscScaling": "none" | "vmx" | "svm", "clockGuest": bool, "vmTscControl": bool, "tscWritesIgnored": bool,
  *          "hotplugForcesMasterclockUpdate": bool, "kvmclockPeriodicSync": bool,
@@ -229,21 +229,22 @@ public record Scenario(String name, String description, long seed, long duration
 
     static HostSpec host(JsonNode h, String where) {
         if (h == null) {
-            return new HostSpec(SimHostConfig.thisMachine(), 0);
+            return new HostSpec(SimHostConfig.pvmIntel202611(), 0);
         }
         if (!h.isObject()) {
             throw new ScenarioException(where + " must be an object");
         }
         known(h, where, Set.of("preset", "name", "tscKhz", "tscHz", "tscAtStart", "tscScaling", "clockGuest", "vmTscControl", "tscWritesIgnored",
                 "hotplugForcesMasterclockUpdate", "kvmclockPeriodicSync", "masterclockSyncPeriod", "realtimeErrorNs", "latency"));
-        String preset = text(h, "preset", "this-machine");
+        String preset = text(h, "preset", "pvm-intel-2026-11");
         SimHostConfig c = switch (preset) {
-            case "this-machine" -> SimHostConfig.thisMachine();
+            case "pvm-intel-2026-11" -> SimHostConfig.pvmIntel202611();
+            case "kvm-amd" -> SimHostConfig.kvmAmd();
             case "kvm-intel" -> SimHostConfig.kvmIntel();
             case "clock-guest" -> SimHostConfig.clockGuestHost();
             case "ideal" -> SimHostConfig.ideal(2_100_000);
             default -> throw new ScenarioException(where + ".preset \"" + preset
-                    + "\" is unknown (use this-machine, kvm-intel, clock-guest or ideal)");
+                    + "\" is unknown (use pvm-intel-2026-11, kvm-intel, kvm-amd, clock-guest or ideal)");
         };
         try {
             if (h.has("name")) {

@@ -54,7 +54,7 @@ class RestoreMethodsTest {
 
     @Test
     void preciseKeepsTheFunctionWithinOneNanosecondOnTheModel() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 7)) {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 7)) {
             MethodResult r = run(hv, new PreciseMethod(DowntimePolicy.ADVANCE), 30, 0);
             assertNeverBackwards(r);
             assertEquals(0, r.fallbacks());
@@ -94,7 +94,7 @@ class RestoreMethodsTest {
 
     @Test
     void documentedNeverStepsBackwardsOnEitherBackend() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 3)) {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 3)) {
             assertNeverBackwards(run(hv, new DocumentedMethod(), 15, 0));
         }
         try (Hypervisor hv = kvm()) {
@@ -104,7 +104,7 @@ class RestoreMethodsTest {
 
     @Test
     void clockGuestRestoresExactlyWhereTheKernelHasIt() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine().withClockGuest(true), 5)) {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611().withClockGuest(true), 5)) {
             MethodResult r = run(hv, new ClockGuestMethod(DowntimePolicy.ADVANCE), 15, 0);
             assertNeverBackwards(r);
             // the v5 selftest's bound for KVM_SET_CLOCK_GUEST
@@ -138,7 +138,7 @@ class RestoreMethodsTest {
 
     @Test
     void clockGuestIsReportedUnsupportedWithoutTheIoctl() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 5)) {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 5)) {
             MethodResult r = run(hv, new ClockGuestMethod(DowntimePolicy.ADVANCE), 3, 0);
             assertFalse(r.supported());
             assertTrue(r.unsupported().contains("KVM_SET_CLOCK_GUEST"), r.unsupported());
@@ -168,7 +168,7 @@ class RestoreMethodsTest {
 
     @Test
     void preciseFailsLoudlyWhenItsBoundIsUnreachable() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 13)) {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 13)) {
             Setup s = Setup.of(hv);
             // a kernel whose KVM_SET_CLOCK lands 10 ns later on every call than on the call before
             Vm faulty = new DriftingSetClock(s.vm, 10);
@@ -181,7 +181,7 @@ class RestoreMethodsTest {
 
     @Test
     void preciseRefusesOnTheModelOfThisMachineToo() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 19)) {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 19)) {
             Setup s = Setup.of(hv);
             hv.elapse(5_000_000);
             RestoreFailedException e = assertThrows(RestoreFailedException.class, () -> new PreciseMethod(
@@ -204,7 +204,7 @@ class RestoreMethodsTest {
 
     @Test
     void preciseFallsBackAndSaysSoWithoutAMasterClock() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine().withTscClocksource(false), 17)) {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611().withTscClocksource(false), 17)) {
             Setup s = Setup.of(hv);
             RestoreReport r = new PreciseMethod(DowntimePolicy.ADVANCE)
                     .restore(new RestoreTarget(hv, s.vm, List.of(s.vcpu)), s.saved);

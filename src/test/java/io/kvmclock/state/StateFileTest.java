@@ -1,5 +1,6 @@
 package io.kvmclock.state;
 
+import static io.kvmclock.RecordedHosts.AMD_KHZ;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -24,7 +25,7 @@ class StateFileTest {
     @TempDir
     Path dir;
 
-    private static final ClockState OLD = SampleState.create(1, 2_596_138, 2_596_138);
+    private static final ClockState OLD = SampleState.create(1, AMD_KHZ, AMD_KHZ);
     private static final ClockState NEW = SampleState.create(3, 2_000_000, 2_000_000);
 
     /** Real steps, with one of them replaced by a failure. */

@@ -1,5 +1,6 @@
 package io.kvmclock.state;
 
+import static io.kvmclock.RecordedHosts.AMD_KHZ;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -154,7 +155,7 @@ class StateRoundTripProperties {
                 new VcpuClockState(VcpuClockState.MAX_ID_EXCLUSIVE - 1, top, -1L, 1,
                         new TscRatio.Hardware(TscScaling.SVM, TscScaling.SVM.maxRatio() - 1),
                         new GuestPvclock.Captured(new PvclockTimeInfo(0, 0, 0, 0, 1, 32, 0, 0), GuestPvclock.Source.GUEST_MEMORY)),
-                new VcpuClockState(7, 0, 0, 2_596_138, new TscRatio.None(), new GuestPvclock.NotEnabled()));
+                new VcpuClockState(7, 0, 0, AMD_KHZ, new TscRatio.None(), new GuestPvclock.NotEnabled()));
         ClockState s = ClockState.of(new Capture(CaptureKind.MIGRATION, new HostClocks(-1L, top, Long.MIN_VALUE)),
                 new HostInfo("x".repeat(255), Integer.MAX_VALUE, VcpuClockState.MAX_TSC_KHZ, "", "\u00e9\uD83D\uDD70"),
                 Optional.of(new ClockCapabilities(-1, true, true, true, true, true)),
