@@ -50,6 +50,7 @@ final class ProbeCommand implements Callable<Integer> {
         if (json) {
             out.println(Json.write(toJson(r)));
         } else {
+            out.println(r.profile().summary());
             table(r).print(out);
         }
         return r.selfCheck() ? ExitCode.OK : ExitCode.FAILURE;
@@ -95,7 +96,6 @@ final class ProbeCommand implements Callable<Integer> {
     static Table table(HostProbe r) {
         ClockCapabilities c = r.caps();
         return new Table()
-                .row("host", r.profile().summary(), "")
                 .row("CPU", r.cpuModel(), r.cpuVendor())
                 .row("kernel", r.host().kernel(), "")
                 .row("KVM API version", Integer.toString(r.host().kvmApiVersion()), "module " + r.vendorModule())

@@ -26,7 +26,7 @@ import java.util.Optional;
  * @param hotplugForcesMasterclockUpdate the kvm_track_tsc_matching rule before "Don't unnecessarily force
  *                        masterclock update on vCPU hotplug" (false = 6.18)
  * @param kvmclockPeriodicSync the kvmclock_periodic_sync module parameter (6.18: true, every 300 s)
- * @param masterclockSyncPeriodS seed 004's masterclock_sync_period (0 = off)
+ * @param masterclockSyncPeriodS the proposed masterclock_sync_period parameter (docs/kvm-clock.md, "Drift"; 0 = off)
  * @param maxVcpus        KVM_MAX_VCPUS
  * @param latency         modelled ioctl latencies
  * @param kernel          the uname release reported in HostInfo

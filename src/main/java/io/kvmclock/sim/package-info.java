@@ -4,7 +4,7 @@
  *
  * <p><b>Deterministic.</b> A single time line in ns moves only through {@code Hypervisor.elapse} and the
  * modelled latencies of ioctls and vCPU entries; those latencies come from one {@link java.util.SplittableRandom}
- * seeded by the caller; kernel work items (the 100 ms kvmclock update, the 300 s kvmclock sync, seed 004's
+ * seeded by the caller; kernel work items (the 100 ms kvmclock update, the 300 s kvmclock sync, the proposed
  * masterclock sync) fire on that time line in a fixed order. No wall clock, thread or hash order is read,
  * so the same seed and calls give the same results bit for bit.
  *

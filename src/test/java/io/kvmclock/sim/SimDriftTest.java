@@ -61,7 +61,7 @@ class SimDriftTest {
     }
 
     @Test
-    void factsSection4HotplugDoesNotStepButATscOffsetWriteDoes() {
+    void hotplugDoesNotStepButATscOffsetWriteDoes() {
         long khz = SimHostConfig.pvmAmd202611().tscKhz(); // where docs/kvm-clock.md measured -1535 ns
         SimHostConfig cfg = SimHostConfig.pvmIntel202611().withTsc(khz, khz * 1000).withLatency(Latency.none());
         try (SimHypervisor hv = SimHypervisor.create(cfg, 11)) {
@@ -82,7 +82,7 @@ class SimDriftTest {
             long off = v0.getTscOffset();
             Step write = stepAcross(hv, vm, v0, () -> v0.setTscOffset(off + 1));
             long predicted = Drift.forTscKhz(khz).stepNs(write.cycles());
-            System.out.printf("facts 4 on the model: hotplug step %d ns; TSC offset +1 step %d ns over %d cycles, raw-pvclock %d ns%n",
+            System.out.printf("docs/kvm-clock.md's drift measurement on the model: hotplug step %d ns; TSC offset +1 step %d ns over %d cycles, raw-pvclock %d ns%n",
                     hot.stepNs(), write.stepNs(), write.cycles(), predicted);
             assertTrue(write.referencesAfter() > write.referencesBefore(), "the new TSC generation re-references");
             assertTrue(Math.abs(write.stepNs() - predicted) <= 1, write.stepNs() + " vs " + predicted);
