@@ -3,6 +3,7 @@ package io.kvmclock.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmclock.demo.DemoResult;
+import io.kvmclock.demo.GuestClockSeen;
 import io.kvmclock.demo.DemoRunner;
 import io.kvmclock.demo.HtmlReport;
 import io.kvmclock.demo.MethodResult;
@@ -159,6 +160,10 @@ final class DemoCommand implements Callable<Integer> {
         root.put("downtimeNs", r.downtimeNs());
         root.putObject("host").put("kernel", r.host().kernel()).put("tscKhz", r.host().tscKhz())
                 .put("clocksource", r.host().clocksource());
+        GuestClockSeen g = r.guestClock();
+        root.putObject("guestClock").put("pvclockMul", g.scale().mul()).put("pvclockShift", g.scale().shift())
+                .put("pvclockFlags", g.pvclockFlags()).put("getClockFlagsBeforeRun", g.clockFlagsBeforeRun())
+                .put("getClockFlagsAfterRun", g.clockFlagsAfterRun());
         ArrayNode ms = root.putArray("methods");
         for (MethodResult m : r.methods()) {
             ObjectNode j = ms.addObject();
@@ -192,9 +197,12 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private static void printText(PrintWriter out, DemoResult r) {
-        out.printf("backend %s, %s, tsc_khz %d, clocksource %s; %d live updates per method%s%n%n", r.backend(),
+        out.printf("backend %s, %s, tsc_khz %d, clocksource %s; %d live updates per method%s%n", r.backend(),
                 r.host().kernel(), r.host().tscKhz(), r.host().clocksource(), r.trials(),
                 r.downtimeNs() > 0 ? String.format(", %d us extra blackout", r.downtimeNs() / 1000) : "");
+        GuestClockSeen g = r.guestClock();
+        out.printf("guest pvclock mul %d shift %d flags 0x%x; KVM_GET_CLOCK flags 0x%x before the first KVM_RUN, 0x%x after%n%n",
+                g.scale().mul(), g.scale().shift(), g.pvclockFlags(), g.clockFlagsBeforeRun(), g.clockFlagsAfterRun());
         for (MethodResult m : r.methods()) {
             out.printf("%s  %s%n", m.name(), m.summary());
             if (!m.supported()) {

@@ -73,11 +73,12 @@ public final class DemoRunner {
     // ---- end of the cross-host addition ----
 
     public DemoResult run(List<RestoreMethod> methods) {
+        GuestClockSeen seen = GuestClockSeen.look(hv);
         List<MethodResult> results = new ArrayList<>();
         for (RestoreMethod m : methods) {
             results.add(runMethod(m));
         }
-        return new DemoResult(hv.backend(), hv.host(), trials, downtimeNs, results);
+        return new DemoResult(hv.backend(), hv.host(), trials, downtimeNs, results, seen);
     }
 
     MethodResult runMethod(RestoreMethod m) {
