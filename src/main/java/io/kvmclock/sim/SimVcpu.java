@@ -431,8 +431,19 @@ public final class SimVcpu implements Vcpu {
         if (closed || vm.isClosed()) {
             throw new HvException("KVM_RUN", Errno.EBADF.number(), "the vCPU or its VM is closed");
         }
-        vm.host.world.advance(vm.host.world.draw(vm.host.config.latency().vcpuEntry()));
+        // vcpu_enter_guest serves the clock requests (a new master clock reference, kvm_guest_time_update)
+        // before the rest of the entry path, so the guest's first RDTSC comes strictly after the reference it
+        // was written with; the time line advances by half the fitted KVM_RUN round trip before the guest runs
+        // and by the other half on its way back to user space (docs/model.md, "The lean").
+        long entry = vm.host.world.draw(vm.host.config.latency().vcpuEntry());
         serveRequests();
+        vm.host.world.advance(entry / 2);
+        VcpuExit exit = runGuest();
+        vm.host.world.advance(entry - entry / 2);
+        return exit;
+    }
+
+    private VcpuExit runGuest() {
         switch (pc) {
             case NOT_RESET -> {
                 return new VcpuExit.Other(17, "KVM_EXIT_INTERNAL_ERROR: the model runs only the clock guest at 0x"
