@@ -21,7 +21,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "Predict (or measure on KVM) the kvmclock step at a new master clock reference.",
             "",
             "The step a guest's kvmclock takes when KVM takes a new master clock",
-            "reference DURATION after the previous one (seed 004): kvmclock converts TSC",
+            "reference DURATION after the previous one: kvmclock converts TSC",
             "cycles with the pvclock mul/shift, the host raw clock with the clocksource",
             "mult/shift, and a new reference re-bases the guest on the raw clock. Exact",
             "integer arithmetic over the cycle count (not the ppb approximation);",
