@@ -18,10 +18,7 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {
             "What this host's KVM can do for guest clocks, checked with a running guest.",
             "",
-            "Probe this host's KVM clock support on real /dev/kvm: kernel, KVM API version and vendor module, the",
-            "clock capabilities, whether KVM_[GS]ET_CLOCK_GUEST exist, the host tsc_khz and clocksource; then boot",
-            "the clock guest, check that the master clock engages, read the guest's pvclock and check that its",
-            "mul/shift equal kvm_get_time_scale(1e9, vCPU tsc_khz * 1000)."
+            "Probe this host's KVM clock support on real /dev/kvm: CPU vendor (which decides the TSC scaling format, VMX or SVM), kernel, KVM API version and vendor module, the clock capabilities, whether KVM_[GS]ET_CLOCK_GUEST exist, the host tsc_khz and clocksource, whether TSC offset and IA32_TSC writes take effect (on throwaway vCPUs); then boot the clock guest, check that the master clock engages, read the guest's pvclock and check that its mul/shift equal kvm_get_time_scale(1e9, vCPU tsc_khz * 1000). The first line names the host the way the docs name where a measurement was taken; `demo --backend sim` models this host from the same probe."
         },
         footer = {
             "",

@@ -40,6 +40,9 @@ class ProbeCommandTest {
         assertEquals(predicted.mul(), j.path("pvclock").path("mul").asLong());
         assertEquals(predicted.shift(), j.path("pvclock").path("shift").asInt());
         assertEquals(predicted.mul(), j.path("predicted").path("mul").asLong());
+        assertTrue(j.path("summary").asText().contains("tsc_khz " + j.path("tscKhz").asLong())
+                && j.path("summary").asText().contains(j.path("kvm").path("module").asText()), r.out());
+        assertTrue(j.path("tscMsrWritable").isBoolean() && !j.path("cpuVendor").asText().isEmpty(), r.out());
     }
 
     @Test
