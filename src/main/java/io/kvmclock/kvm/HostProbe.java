@@ -90,8 +90,9 @@ public record HostProbe(HostInfo host, String cpuVendor, String cpuModel, String
     static String cpuinfo(String key) {
         try {
             return Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
-                    .filter(l -> l.startsWith(key) && l.indexOf(':') > 0 && l.substring(0, l.indexOf(':')).strip().equals(key))
-                    .map(l -> l.substring(l.indexOf(':') + 1).strip())
+                    .map(l -> l.split(":", 2))
+                    .filter(kv -> kv.length == 2 && kv[0].strip().equals(key))
+                    .map(kv -> kv[1].strip())
                     .findFirst().orElse("unknown");
         } catch (IOException e) {
             return "unknown";
