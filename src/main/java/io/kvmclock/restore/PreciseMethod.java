@@ -85,7 +85,7 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
 
     @Override
     public String unsupportedReason(io.kvmclock.hv.ClockCapabilities caps) {
-        return caps.vcpuAttributes() ? null : "needs KVM_CAP_VCPU_ATTRIBUTES (the TSC offset attribute)";
+        return Offsets.needsOffsetAttribute(caps);
     }
 
     @Override
