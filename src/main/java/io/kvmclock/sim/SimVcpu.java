@@ -171,7 +171,7 @@ public final class SimVcpu implements Vcpu {
         }
     }
 
-    /** v6 kvm_update_masterclock: the request is served for every vCPU at once. */
+    /** v6 kvm_start_pvclock_update: the request is served for every vCPU at once. */
     void clearMasterclockRequest() {
         requestMasterclockUpdate = false;
         seenMasterclockEpoch = vm.masterclockUpdateEpoch;
@@ -389,6 +389,7 @@ public final class SimVcpu implements Vcpu {
             throw new HvException(call, Errno.EINVAL.number(), "tsc_shift " + p.shift() + " outside -" + maxShift + ".." + maxShift);
         }
         long userHz = p.scale().toHz();
+        vm.startPvclockUpdate();
         vm.pvclockUpdateVmGtodCopy();
         try {
             if (!vm.useMasterClock) {

@@ -114,18 +114,24 @@ final class SimVm implements Vm {
         clockUpdateEpoch++;
     }
 
-    /**
-     * kvm_update_masterclock. On v6 (patch 27) the update clears KVM_REQ_MASTERCLOCK_UPDATE on every vCPU, so
-     * vCPUs that had it pending do not each take another reference.
-     */
+    /** kvm_update_masterclock. */
     void updateMasterclock() {
+        startPvclockUpdate();
         pvclockUpdateVmGtodCopy();
+        requestClockUpdateAll();
+    }
+
+    /**
+     * kvm_start_pvclock_update. On v6 (patch 27) it clears KVM_REQ_MASTERCLOCK_UPDATE on every vCPU: the
+     * reference about to be taken serves them all, so vCPUs that had it pending (say from TSC offset writes
+     * before a KVM_SET_CLOCK_GUEST) do not take another one at their next entry.
+     */
+    void startPvclockUpdate() {
         if (v6()) {
             for (SimVcpu v : vcpus) {
                 v.clearMasterclockRequest();
             }
         }
-        requestClockUpdateAll();
     }
 
     /** schedule_delayed_work(kvmclock_update_work, delay): no-op when already pending. */
@@ -274,6 +280,7 @@ final class SimVm implements Vm {
             throw new HvException("KVM_SET_CLOCK", Errno.EINVAL.number(),
                     "flags 0x" + Integer.toHexString(data.flags()) + " outside 0x" + Integer.toHexString(VALID_CLOCK_FLAGS));
         }
+        startPvclockUpdate();
         pvclockUpdateVmGtodCopy();
         long clock = data.clock();
         setClockCalls++;

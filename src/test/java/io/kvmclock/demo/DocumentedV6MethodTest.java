@@ -38,17 +38,22 @@ class DocumentedV6MethodTest {
         return new DemoRunner(hv, trials, 0, QUIET).runMethod(new DocumentedV6Method());
     }
 
-    private static boolean allWithinOneNs(MethodResult r) {
-        return Arrays.stream(r.kvmclockErrors()).allMatch(a -> Math.abs(a) <= 1);
+    /**
+     * Within the kernel selftest's +-2 ns: KVM_SET_CLOCK_GUEST's own rounding (the restored and the saved pvclock
+     * have different reference points) is -2..0 ns, see SelftestPreciseReplayTest.
+     */
+    private static boolean allWithinKernelBound(MethodResult r) {
+        return Arrays.stream(r.kvmclockErrors()).allMatch(a -> a >= -2 && a <= 0);
     }
 
     @Test
-    void onTheV6HostItTakesSetClockGuestAndHoldsOneNanosecond() {
+    void onTheV6HostItTakesSetClockGuestWithinTheKernelsBound() {
         try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.v6Host(), 11)) {
             MethodResult r = run(hv, 30);
             assertEquals(0, r.failures(), r.trials().toString());
             assertEquals(0, r.fallbacks(), r.notes().toString());
-            assertTrue(allWithinOneNs(r), r.trials().toString());
+            assertTrue(allWithinKernelBound(r), r.trials().toString());
+            assertTrue(r.shareWithin(1) >= 0.5, "most trials within 1 ns: " + r.trials());
             assertEquals(0, r.backwards());
         }
     }
@@ -62,7 +67,7 @@ class DocumentedV6MethodTest {
             assertEquals(0, r.failures(), r.trials().toString());
             assertEquals(0, r.fallbacks(), r.notes().toString());
             assertEquals(5, r.scaledTrials(), "every trial on the peer runs the guest scaled");
-            assertTrue(allWithinOneNs(r), r.trials().toString());
+            assertTrue(allWithinKernelBound(r), r.trials().toString());
             peer.close();
         }
     }

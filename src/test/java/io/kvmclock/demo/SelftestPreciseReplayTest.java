@@ -45,21 +45,38 @@ class SelftestPreciseReplayTest {
     private static final long KERNEL_TOLERANCE_NS = 2;
     private static final long OURS_NS = 1;
 
-    /** The largest |error| each method reached over a replay's cases, for the table. */
+    /** The largest |error| each method reached over a replay's cases, and how many were within 1 ns, for the table. */
     private static final class Worst {
         final Map<String, Long> byMethod = new LinkedHashMap<>();
+        final Map<String, long[]> withinOne = new LinkedHashMap<>();
         final List<String> lines = new ArrayList<>();
 
         void add(String what, String method, long a) {
             byMethod.merge(method, Math.abs(a), Math::max);
+            long[] n = withinOne.computeIfAbsent(method, k -> new long[2]);
+            n[0] += Math.abs(a) <= OURS_NS ? 1 : 0;
+            n[1]++;
             lines.add(what + " " + method + ": " + a + " ns");
         }
 
-        String row(String test, int cases) {
-            StringBuilder b = new StringBuilder("| " + test + " | " + cases + " | +-" + KERNEL_TOLERANCE_NS + " ns |");
-            byMethod.forEach((m, v) -> b.append(" ").append(m).append(" ").append(v).append(" ns;"));
+        String row(String test) {
+            StringBuilder b = new StringBuilder("| " + test + " | +-" + KERNEL_TOLERANCE_NS + " ns |");
+            byMethod.forEach((m, v) -> b.append(" ").append(m).append(" max ").append(v).append(" ns, ")
+                    .append(withinOne.get(m)[0]).append("/").append(withinOne.get(m)[1]).append(" within 1 ns;"));
             return b.append(" |").toString();
         }
+    }
+
+    /**
+     * What a method must reach on the v6 host. KVM_SET_CLOCK_GUEST makes the restored pvclock equal the saved
+     * function at the new reference, and on v6 nothing takes another reference before the guest runs (patch
+     * 27); the guest's readings then differ from the saved pvclock by the two structures' own rounding:
+     * floor((a >> s) * mul) + floor((b >> s) * mul) against floor(((a + b) >> s) * mul), -2..0 ns with a
+     * negative shift. documented-v6 and clock-guest (the kernel's ioctl as it is) are held to the kernel test's
+     * +-2; precise, which measures the restored function exactly on v6, to +-1.
+     */
+    private static long v6Bound(String method) {
+        return method.equals("precise") ? OURS_NS : KERNEL_TOLERANCE_NS;
     }
 
     @Test
@@ -81,7 +98,7 @@ class SelftestPreciseReplayTest {
             }
         }
         System.out.println(String.join("\n", w.lines));
-        System.out.println(w.row("v5 pvclock_test on 6.18 + v5 ioctls (VMX, SVM; 1-5 GHz)", w.lines.size()));
+        System.out.println(w.row("v5 pvclock_test on 6.18 + v5 ioctls (VMX, SVM; 1-5 GHz; " + w.lines.size() + " restores)"));
         assertEquals(2 * 9 * 2, w.lines.size());
     }
 
@@ -105,14 +122,15 @@ class SelftestPreciseReplayTest {
                         try (SimHypervisor hv = SimHypervisor.create(cfg, khz + offset)) {
                             long a = liveUpdate(hv, khz, offset, 2_000_000_000L, RestoreMethods.byName(name, DowntimePolicy.ADVANCE));
                             w.add(vendor + " " + (khz == 0 ? "native" : khz + " kHz") + " offset " + offset, name, a);
-                            assertTrue(Math.abs(a) <= OURS_NS, vendor + " " + khz + " kHz offset " + offset + ", " + name + ": " + a + " ns");
+                            assertTrue(Math.abs(a) <= v6Bound(name), vendor + " " + khz + " kHz offset " + offset + ", " + name + ": " + a + " ns");
                         }
                     }
                 }
             }
         }
         System.out.println(String.join("\n", w.lines));
-        System.out.println(w.row("v6 pvclock_test (VMX, SVM; native, 1-5 GHz; offsets 0, 1e9)", w.lines.size()));
+        System.out.println(w.row("v6 pvclock_test (VMX, SVM; native, 1-5 GHz; offsets 0, 1e9; 2 s pause; "
+                + w.lines.size() + " restores)"));
         assertEquals(2 * 10 * 2 * 3, w.lines.size());
     }
 
@@ -131,8 +149,8 @@ class SelftestPreciseReplayTest {
             HvException e = assertThrows(HvException.class, () -> half.vcpus().get(1).getClockGuest());
             assertTrue(e.is(Errno.EINVAL), "different frequencies: no master clock, KVM_GET_CLOCK_GUEST EINVAL: " + e.getMessage());
             half.close();
-            System.out.println("| v6 pvclock_test stable-bit cases (2 vCPUs) | 3 | matched set, offset clear, half"
-                    + " frequency EINVAL | the same on the model |");
+            System.out.println("| v6 pvclock_test stable-bit cases (2 vCPUs) | matched set, offset clear, half"
+                    + " frequency EINVAL | the same |");
         }
     }
 
@@ -165,18 +183,18 @@ class SelftestPreciseReplayTest {
             try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.v6Host(), 31)) {
                 long a = liveUpdate(hv, 1_500_000, 0, 1_000_000_000L, RestoreMethods.byName(name, DowntimePolicy.ADVANCE));
                 w.add("same host", name, a);
-                assertTrue(Math.abs(a) <= OURS_NS, name + ": " + a + " ns");
+                assertTrue(Math.abs(a) <= v6Bound(name), name + ": " + a + " ns");
             }
             try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.v6Host(), 32)) {
                 SimHypervisor peer = hv.peerAt(2_995_200);
                 long a = migrate(hv, peer, 1_500_000, 1_000_000_000L, RestoreMethods.byName(name, DowntimePolicy.ADVANCE));
                 w.add("to a 2.9952 GHz peer", name, a);
-                assertTrue(Math.abs(a) <= OURS_NS, name + " across hosts: " + a + " ns");
+                assertTrue(Math.abs(a) <= v6Bound(name), name + " across hosts: " + a + " ns");
                 peer.close();
             }
         }
         System.out.println(String.join("\n", w.lines));
-        System.out.println(w.row("v6 pvclock_migration_test (1.5 GHz guest, 1 s pause; same host and a peer)", w.lines.size()));
+        System.out.println(w.row("v6 pvclock_migration_test (1.5 GHz guest, 1 s pause; same host and a 2.9952 GHz peer)"));
     }
 
     /**
@@ -212,8 +230,8 @@ class SelftestPreciseReplayTest {
                     ClockGuest.boot(vm, v).readTsc();
                 }
             }
-            System.out.println("| v6 masterclock_offset_test (3 vCPUs, one +1e9; again after +1 h) | 2 rounds | exactly equal |"
-                    + " 0 ns between vCPUs, KVM_GET_CLOCK equal too |");
+            System.out.println("| v6 masterclock_offset_test (3 vCPUs, one +1e9; again after KVM_SET_CLOCK +1 h) | exactly equal |"
+                    + " equal in both rounds, KVM_GET_CLOCK the same value; 6.18: master clock off, EINVAL |");
         }
         try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.clockGuestHost(), 41)) {
             Vm vm = threeVcpusOneOffset(hv);
