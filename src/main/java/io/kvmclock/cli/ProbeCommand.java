@@ -32,7 +32,9 @@ import picocli.CommandLine.Model.CommandSpec;
             "Probe this host's KVM clock support on real /dev/kvm: kernel, KVM API version and vendor module, the",
             "clock capabilities, whether KVM_[GS]ET_CLOCK_GUEST exist, the host tsc_khz and clocksource; then boot",
             "the clock guest, check that the master clock engages, read the guest's pvclock and check that its",
-            "mul/shift equal kvm_get_time_scale(1e9, vCPU tsc_khz * 1000)."
+            "mul/shift equal kvm_get_time_scale(1e9, vCPU tsc_khz * 1000). It also asks the guest's vCPU for",
+            "KVM_VCPU_TSC_SCALE (the v6 series' read-only scaling ratio; JSON tscScaleAttribute, with the errno when",
+            "the kernel refuses: ENXIO without TSC control or before the series)."
         },
         footer = {
             "",
