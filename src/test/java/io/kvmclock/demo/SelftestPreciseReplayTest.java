@@ -89,10 +89,7 @@ class SelftestPreciseReplayTest {
                     try (SimHypervisor hv = SimHypervisor.create(cfg, khz)) {
                         long a = liveUpdate(hv, khz, 0, 10_000_000L, RestoreMethods.byName(name, DowntimePolicy.ADVANCE));
                         w.add(vendor + " " + khz + " kHz", name, a);
-                        // 6.18 converts KVM_GET_CLOCK's host cycles with the host's mul/shift, not the scaled
-                        // guest's: precise's exact view of a scaled guest carries that rounding (+-2, the kernel's bound)
-                        long bound = name.equals("precise") ? KERNEL_TOLERANCE_NS : OURS_NS;
-                        assertTrue(Math.abs(a) <= bound, vendor + " guest at " + khz + " kHz, " + name + ": " + a + " ns");
+                        assertTrue(Math.abs(a) <= OURS_NS, vendor + " guest at " + khz + " kHz, " + name + ": " + a + " ns");
                     }
                 }
             }
