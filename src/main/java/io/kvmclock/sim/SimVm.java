@@ -96,7 +96,7 @@ final class SimVm implements Vm {
      */
     boolean vcpusMatchedFreq() {
         for (SimVcpu v : vcpus) {
-            SimVcpu first = vcpus.getFirst();
+            SimVcpu first = vcpus.getFirst(); // vcpus is not empty inside the loop
             if (v.virtualTscKhz != first.virtualTscKhz || v.l1TscRatio != first.l1TscRatio) {
                 return false;
             }
