@@ -31,7 +31,8 @@ final class Backends {
         PVM_INTEL_2026_11("pvm-intel-2026-11"),
         KVM_INTEL("kvm-intel"),
         KVM_AMD("kvm-amd"),
-        CLOCKGUEST("clockguest");
+        CLOCKGUEST("clockguest"),
+        V6("v6");
 
         final String label;
 
@@ -47,6 +48,7 @@ final class Backends {
                 case KVM_INTEL -> new Model(SimHostConfig.kvmIntel(), Optional.empty());
                 case KVM_AMD -> new Model(SimHostConfig.kvmAmd(), Optional.empty());
                 case CLOCKGUEST -> new Model(SimHostConfig.clockGuestHost(), Optional.empty());
+                case V6 -> new Model(SimHostConfig.v6Host(), Optional.empty());
             };
         }
 

@@ -3,6 +3,7 @@ package io.kvmclock.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.hv.ClockData;
+import io.kvmclock.hv.Errno;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.kvm.HostProbe;
 import io.kvmclock.kvm.KvmHypervisor;
@@ -18,7 +19,7 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {
             "What this host's KVM can do for guest clocks, checked with a running guest.",
             "",
-            "Probe this host's KVM clock support on real /dev/kvm: CPU vendor (which decides the TSC scaling format, VMX or SVM), kernel, KVM API version and vendor module, the clock capabilities, whether KVM_[GS]ET_CLOCK_GUEST exist, the host tsc_khz and clocksource, whether TSC offset and IA32_TSC writes take effect (on throwaway vCPUs); then boot the clock guest, check that the master clock engages, read the guest's pvclock and check that its mul/shift equal kvm_get_time_scale(1e9, vCPU tsc_khz * 1000). The first line names the host the way the docs name where a measurement was taken; `demo --backend sim` models this host from the same probe."
+            "Probe this host's KVM clock support on real /dev/kvm: CPU vendor (which decides the TSC scaling format, VMX or SVM), kernel, KVM API version and vendor module, the clock capabilities, whether KVM_[GS]ET_CLOCK_GUEST exist, the host tsc_khz and clocksource, whether TSC offset and IA32_TSC writes take effect (on throwaway vCPUs); then boot the clock guest, check that the master clock engages, read the guest's pvclock and check that its mul/shift equal kvm_get_time_scale(1e9, vCPU tsc_khz * 1000). It also asks the guest's vCPU for KVM_VCPU_TSC_SCALE (the v6 series' read-only scaling ratio; JSON tscScaleAttribute, with the errno when the kernel refuses: ENXIO without TSC control or before the series). The first line names the host the way the docs name where a measurement was taken; `demo --backend sim` models this host from the same probe."
         },
         footer = {
             "",
@@ -75,6 +76,17 @@ final class ProbeCommand implements Callable<Integer> {
         root.put("getClockFlags", r.clockFlags());
         root.put("tscOffsetWritable", r.tscOffsetWritable());
         root.put("tscMsrWritable", r.tscMsrWritable());
+        switch (r.tscScale()) {
+            case HostProbe.ScaleAnswer.Read read -> {
+                root.put("tscScaleAttribute", true);
+                Json.putUnsigned(root.putObject("tscScale"), "tscRatio", read.scale().tscRatio())
+                        .put("tscFracBits", read.scale().tscFracBits());
+            }
+            case HostProbe.ScaleAnswer.Refused no -> {
+                root.put("tscScaleAttribute", false);
+                root.put("tscScaleErrno", Errno.describe(no.errno()));
+            }
+        }
         ObjectNode pv = root.putObject("pvclock");
         pv.put("version", r.pvclock().version());
         Json.putUnsigned(pv, "tscTimestamp", r.pvclock().tscTimestamp());
@@ -103,6 +115,11 @@ final class ProbeCommand implements Callable<Integer> {
                 .row("VM_TSC_CONTROL", yes(c.vmTscControl()), "VM-scope KVM_SET_TSC_KHZ")
                 .row("KVMCLOCK_CTRL", yes(c.kvmclockCtrl()), "")
                 .row("VCPU_ATTRIBUTES", yes(c.vcpuAttributes()), "KVM_VCPU_TSC_OFFSET")
+                .row("TSC_SCALE attribute", yes(r.tscScale() instanceof HostProbe.ScaleAnswer.Read), switch (r.tscScale()) {
+                    case HostProbe.ScaleAnswer.Read read -> String.format("ratio 0x%x, %d fractional bits",
+                            read.scale().tscRatio(), read.scale().tscFracBits());
+                    case HostProbe.ScaleAnswer.Refused no -> "KVM_VCPU_TSC_SCALE (v6 series): " + Errno.describe(no.errno());
+                })
                 .row("TSC offset writable", yes(r.tscOffsetWritable()), r.tscOffsetWritable() ? "" : "writes accepted and ignored")
                 .row("IA32_TSC writable", yes(r.tscMsrWritable()), r.tscMsrWritable() ? "host MSR write moves the guest TSC"
                         : "writes accepted and ignored")

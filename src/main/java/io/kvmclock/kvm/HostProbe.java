@@ -5,7 +5,9 @@ import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.HostInfo;
 import io.kvmclock.hv.HostProfile;
+import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.hv.TscScale;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
@@ -24,7 +26,22 @@ import java.util.Optional;
  */
 public record HostProbe(HostInfo host, String cpuVendor, String cpuModel, String vendorModule, ClockCapabilities caps,
                         boolean masterClock, int clockFlags, long vcpuTscKhz, PvclockTimeInfo pvclock,
-                        TimeScale predicted, boolean tscOffsetWritable, boolean tscMsrWritable) {
+                        TimeScale predicted, boolean tscOffsetWritable, boolean tscMsrWritable, ScaleAnswer tscScale) {
+
+    /** KVM_GET_DEVICE_ATTR(KVM_VCPU_TSC_SCALE) on the guest's vCPU: the ratio, or the errno it was refused with. */
+    public sealed interface ScaleAnswer {
+        record Read(TscScale scale) implements ScaleAnswer {}
+
+        record Refused(int errno) implements ScaleAnswer {}
+
+        static ScaleAnswer of(Vcpu v) {
+            try {
+                return new Read(v.getTscScale());
+            } catch (HvException e) {
+                return new Refused(e.errno());
+            }
+        }
+    }
 
     /** The guest's pvclock mul/shift are what kvm_get_time_scale gives for the vCPU's tsc_khz. */
     public boolean selfCheck() {
@@ -51,7 +68,7 @@ public record HostProbe(HostInfo host, String cpuVendor, String cpuModel, String
             boolean master = clock.has(ClockData.TSC_STABLE) && p.tscStable();
             return new HostProbe(host, cpuinfo("vendor_id"), cpuinfo("model name"), loadedVendorModule(), caps, master,
                     clock.flags(), khz, p, TimeScale.forGuestKhz(khz),
-                    caps.vcpuAttributes() && tscOffsetWritable(hv), tscMsrWritable(hv));
+                    caps.vcpuAttributes() && tscOffsetWritable(hv), tscMsrWritable(hv), ScaleAnswer.of(g.vcpu()));
         }
     }
 
