@@ -8,8 +8,6 @@ import io.kvmclock.drift.RefreshPolicy;
 import io.kvmclock.drift.StepChart;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.math.BigDecimal;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,6 +40,12 @@ import picocli.CommandLine.Model.CommandSpec;
 final class DriftPolicyCommand implements Callable<Integer> {
     /** JSON lists every frequency of a sweep only up to this many (else only the summary). */
     static final int JSON_LIST_LIMIT = 10_000;
+
+    /**
+     * The longest time axis a chart or search takes: at 10 GHz, the top of every frequency option, ten years
+     * of cycles still fit in 64 bits (2^63 cycles last 29 years there).
+     */
+    static final long MAX_SPAN_NS = 3_650L * 86_400 * Inputs.NS_PER_S;
 
     @Option(names = "--max-jump", required = true, paramLabel = "NS",
             description = "Step budget: ns, or with a unit (100us, 1ms).")
@@ -83,6 +87,12 @@ final class DriftPolicyCommand implements Callable<Integer> {
         }
         if (chart != null && !chart.toString().toLowerCase(Locale.ROOT).endsWith(".svg")) {
             throw UserError.badInput("--chart " + chart + ": the chart is SVG, name the file *.svg");
+        }
+        if (chart != null) {
+            Inputs.outputFile("--chart", chart);
+        }
+        if (chartSpan != null) {
+            Inputs.boundedSeconds("--chart-span", chartSpan, MAX_SPAN_NS);
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -196,38 +206,21 @@ final class DriftPolicyCommand implements Callable<Integer> {
     }
 
     static void writeAtomically(Path file, String text) {
-        Path abs = file.toAbsolutePath();
-        Path dir = abs.getParent();
-        if (dir == null || !Files.isDirectory(dir)) {
-            throw UserError.badInput("cannot write " + file + ": directory " + dir + " does not exist");
-        }
         try {
-            AtomicFiles.write(abs, text);
+            AtomicFiles.write(file, text);
         } catch (IOException e) {
-            throw new UserError(ExitCode.FAILURE, "cannot write " + file + ": " + e.getMessage(), e);
+            throw new UserError(ExitCode.FAILURE, "cannot write " + file + ": " + Inputs.reason(e), e);
         }
     }
 
-    /** "1000", "1000ns", "100us", "1.5ms", "2s" into whole ns. */
+    /** The budget: a duration in the project's one syntax (100us, 1ms, 1s500ms), or a bare whole number of ns. */
     static long parseNs(String text) {
-        String v = text.trim().toLowerCase(Locale.ROOT).replace("_", "");
-        long scale = 1;
-        for (String[] u : new String[][] {{"ns", "1"}, {"us", "1000"}, {"ms", "1000000"}, {"s", "1000000000"}}) {
-            if (v.endsWith(u[0])) {
-                scale = Long.parseLong(u[1]);
-                v = v.substring(0, v.length() - u[0].length());
-                break;
-            }
-        }
+        String v = text.trim();
+        boolean bare = !v.isEmpty() && v.chars().allMatch(c -> c >= '0' && c <= '9');
         try {
-            BigDecimal ns = new BigDecimal(v.trim()).multiply(BigDecimal.valueOf(scale));
-            if (ns.signum() < 0 || ns.stripTrailingZeros().scale() > 0) {
-                throw new NumberFormatException();
-            }
-            return ns.longValueExact();
-        } catch (NumberFormatException | ArithmeticException e) {
-            throw UserError.badInput("--max-jump '" + text + "' is not a whole, non-negative number of ns"
-                    + " (1000, 100us, 1.5ms)");
+            return io.kvmclock.drift.Durations.parseNs(bare ? v + "ns" : v);
+        } catch (IllegalArgumentException e) {
+            throw UserError.badInput("--max-jump " + e.getMessage() + " (or a bare number of ns, e.g. 1000)");
         }
     }
 
@@ -251,25 +244,10 @@ final class DriftPolicyCommand implements Callable<Integer> {
     }
 
     static long parseStepKhz(String text) {
-        String v = text.trim().toLowerCase(Locale.ROOT);
-        long scale = 1;
-        if (v.endsWith("ghz")) {
-            scale = 1_000_000;
-            v = v.substring(0, v.length() - 3);
-        } else if (v.endsWith("mhz")) {
-            scale = 1_000;
-            v = v.substring(0, v.length() - 3);
-        } else if (v.endsWith("khz")) {
-            v = v.substring(0, v.length() - 3);
-        }
         try {
-            BigDecimal khz = new BigDecimal(v.trim()).multiply(BigDecimal.valueOf(scale));
-            if (khz.signum() <= 0 || khz.stripTrailingZeros().scale() > 0) {
-                throw new NumberFormatException();
-            }
-            return khz.longValueExact();
-        } catch (NumberFormatException | ArithmeticException e) {
-            throw UserError.badInput("--step '" + text + "' is not a positive whole number of kHz (1kHz, 1MHz)");
+            return FrequencyConverter.parseKhz(text, 1, FrequencyConverter.MAX_KHZ);
+        } catch (picocli.CommandLine.TypeConversionException e) {
+            throw UserError.badInput("--step " + e.getMessage());
         }
     }
 }

@@ -58,6 +58,12 @@ final class ProbeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (Files.isDirectory(device)) {
+            throw UserError.badInput("--device " + device + " is a folder: give the KVM device node, e.g. /dev/kvm");
+        }
+        if (Files.exists(device) && (Files.isRegularFile(device) || device.toString().isEmpty())) {
+            throw UserError.badInput("--device " + device + " is a regular file, not a device node: give e.g. /dev/kvm");
+        }
         Result r;
         try (Hypervisor hv = KvmHypervisor.open(device)) {
             r = probe(hv);

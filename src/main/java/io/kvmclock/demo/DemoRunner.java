@@ -140,6 +140,15 @@ public final class DemoRunner {
      * pause. Shared by the demo and the cross-process live update.
      */
     public static Restored restoreAndMeasure(Hypervisor hv, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst) {
+        return restoreAndMeasure(hv, m, saved, kLast, dst, () -> { });
+    }
+
+    /**
+     * As above; {@code beforeResume} runs once the restore succeeded and before the guest's first KVM_RUN: the
+     * point after which a live update can no longer be rolled back (LiveUpdate.takeOver commits there).
+     */
+    public static Restored restoreAndMeasure(Hypervisor hv, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst,
+                                             Runnable beforeResume) {
         RestoreTarget target = new RestoreTarget(hv, dst.vm(), List.of(dst.vcpu()));
         long w0 = hv.monotonicRawNs();
         RestoreReport report;
@@ -153,6 +162,7 @@ public final class DemoRunner {
         long micros = (hv.monotonicRawNs() - w0) / 1000;
         // What the TSC policy calls for, fixed at the instant the restore returned (no vCPU has run yet).
         ClockData atRestore = dst.vm().getClock();
+        beforeResume.run();
 
         long tFirst = dst.readTsc();
         PvclockTimeInfo after = dst.readPvclock();
