@@ -162,6 +162,14 @@ public final class DemoRunner {
         long micros = (hv.monotonicRawNs() - w0) / 1000;
         // What the TSC policy calls for, fixed at the instant the restore returned (no vCPU has run yet).
         ClockData atRestore = dst.vm().getClock();
+        if (atRestore.clock() - kLast < 0) {
+            // A call that returned without effect (a dropped KVM_SET_CLOCK) leaves the fresh VM's clock near 0:
+            // a VMM must not run the guest on it (docs/faults.md).
+            return new Restored(TrialResult.failed(m.name() + ": after the restore KVM_GET_CLOCK reads "
+                    + Long.toUnsignedString(atRestore.clock()) + " ns, " + (kLast - atRestore.clock())
+                    + " ns before the guest's last reading: a KVM_SET_CLOCK or TSC offset write took no effect;"
+                    + " not resuming a guest whose clock would go back", micros), report);
+        }
         beforeResume.run();
 
         long tFirst = dst.readTsc();
