@@ -24,6 +24,7 @@ import picocli.CommandLine.ScopeType;
             StateCommand.class,
             DriftCommand.class,
             SimulateCommand.class,
+            FuzzCommand.class,
             CommandLine.HelpCommand.class
         },
         footer = {

@@ -99,9 +99,19 @@ public record Scenario(String name, String description, long seed, long duration
 
     /** Parses a scenario from its bytes; every bad input is a {@link ScenarioException} in one line. */
     public static Scenario parse(byte[] bytes, String source) throws IOException {
+        String text;
+        try {
+            // UTF-8 only (RFC 8259): left to guess, the parser takes some damaged files for UTF-32 and fails outside its own errors
+            text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ScenarioException(source + ": not UTF-8 text (a scenario is JSON in UTF-8)");
+        }
         JsonNode root;
         try {
-            root = MAPPER.readTree(bytes);
+            root = MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
             String m = e.getOriginalMessage() == null ? "syntax error" : e.getOriginalMessage().lines().findFirst().orElse("syntax error");
             // A limit (nesting depth, string length) is reported without a location.
