@@ -179,23 +179,25 @@ final class LiveUpdateCommand implements Callable<Integer> {
     /** What the new process said: whether it committed, its report (if it made one), its failure (if any). */
     record Outcome(boolean committed, long pid, JsonNode report, Optional<String> failure) {}
 
+    /**
+     * The new process's report is one line of JSON (after "commit" when it resumed the guest). A failure is
+     * acted on as soon as that line arrives, without waiting for the process to end: the guest is still paused.
+     */
     private static Outcome readOutcome(Process p, BufferedReader fromNext) throws IOException, InterruptedException {
-        String first = fromNext.readLine();
-        boolean committed = COMMIT.equals(first);
-        StringBuilder b = new StringBuilder(committed || first == null ? "" : first + "\n");
-        for (String line; (line = fromNext.readLine()) != null; ) {
-            b.append(line).append('\n');
+        String line = fromNext.readLine();
+        boolean committed = COMMIT.equals(line);
+        if (committed) {
+            line = fromNext.readLine();
         }
-        int code = p.waitFor();
         JsonNode report;
         try {
-            report = b.isEmpty() ? Json.object() : new ObjectMapper().readTree(b.toString());
+            report = line == null ? Json.object() : new ObjectMapper().readTree(line);
         } catch (IOException e) {
             report = Json.object();
         }
         String failure = report.path("failure").asText(report.path("result").path("failure").asText(""));
         if (failure.isEmpty() && !report.has("result")) {
-            failure = "the new process exited with " + code + " and reported nothing";
+            failure = "the new process exited with " + p.waitFor() + " and reported nothing";
         }
         return new Outcome(committed, p.pid(), report, failure.isEmpty() ? Optional.empty() : Optional.of(failure));
     }
@@ -258,11 +260,11 @@ final class LiveUpdateCommand implements Callable<Integer> {
                 } else {
                     res.put("failure", t.failure());
                 }
-                out.println(Json.write(root));
+                out.println(Json.line(root));
                 return t.ok() ? ExitCode.OK : ExitCode.FAILURE;
             } catch (IOException | RuntimeException e) {
                 root.put("failure", e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
-                out.println(Json.write(root));
+                out.println(Json.line(root));
                 return ExitCode.FAILURE;
             }
         }
@@ -308,8 +310,8 @@ final class LiveUpdateCommand implements Callable<Integer> {
             LiveUpdate.Rollback b = rb.get();
             t.row("ROLLED BACK", "old process", "resumed the paused guest in its own VM; the upgrade did not happen");
             t.row("  kvmclock step", String.format("%,d ns", b.stepNs()), "first reading after resume minus the last before the pause");
-            t.row("  blackout", String.format("%,d ns", b.blackoutNs()), "host time from the pause to the resume");
-            t.row("  kvmclock error", b.kvmclockErrorNs() + " ns", "against the function saved at the pause");
+            t.row("  blackout", String.format("%,d ns", b.blackoutNs()), "host time from the guest's last run to its resume, about");
+            t.row("  kvmclock error", b.kvmclockErrorNs() + " ns", "against the function saved at the pause (0: continuous)");
         }
         t.row("stepped backwards", backwards ? "YES" : "no", "");
         if (keep != null) {

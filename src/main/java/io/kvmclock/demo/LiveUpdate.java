@@ -104,7 +104,7 @@ public final class LiveUpdate {
 
     /** What the old process holds after the pause: the guest, still in its VM, and what it handed over. */
     public record Paused(ClockGuest guest, ClockGuest.Snapshot snapshot, ClockState saved, long lastKvmclockNs,
-                         long pausedAtRawNs) {}
+                         long lastRunRawNs) {}
 
     /** The old VMM's side: boot the guest on shared memory, let it run, pause it and write the hand-over. */
     public static Paused handOver(Hypervisor hv, Path dir, Path memoryFile, long runNs) throws IOException {
@@ -114,11 +114,11 @@ public final class LiveUpdate {
             guest.readTsc();
             hv.elapse(runNs);
             long tLast = guest.readTsc();
+            long lastRun = hv.monotonicRawNs();
             PvclockTimeInfo p = guest.readPvclock();
             ClockState saved = ClockCapture.capture(hv, guest.vm(), List.of(guest.vcpu()), v -> guest.readPvclock(),
                     CaptureKind.LIVE_UPDATE);
             ClockGuest.Snapshot snap = guest.pause(false);
-            long pausedAt = hv.monotonicRawNs();
             long kLast = p.read(tLast);
             Properties props = new Properties();
             props.setProperty("memoryFile", memoryFile.toAbsolutePath().toString());
@@ -131,7 +131,7 @@ public final class LiveUpdate {
             files.put(CPU, snap.toBytes());
             files.put(HANDOFF, w.toString().getBytes(StandardCharsets.UTF_8));
             AtomicFiles.writeFolder(dir, files);
-            return new Paused(guest, snap, saved, kLast, pausedAt);
+            return new Paused(guest, snap, saved, kLast, lastRun);
         } catch (IOException | RuntimeException e) {
             guest.vm().close();
             throw e;
@@ -276,7 +276,9 @@ public final class LiveUpdate {
      * The guest resumed by the old process after a failed take-over: {@code stepNs} is its first kvmclock
      * reading minus its last before the pause (negative = it stepped back), {@code kvmclockErrorNs} that
      * reading minus the saved function at the same TSC (0 = the same clock as before), {@code blackoutNs}
-     * the host time between the pause and the resume.
+     * the host time (CLOCK_MONOTONIC_RAW) from the guest's last run before the pause to its first after, read
+     * beside the guest's TSC reads, not with them (so it says how long the guest was stopped, to a millisecond).
+     * The continuity itself is {@code kvmclockErrorNs}: exact, from the same guest TSC.
      */
     public record Rollback(long stepNs, long kvmclockErrorNs, long blackoutNs, boolean steppedBackwards) {}
 
@@ -293,7 +295,7 @@ public final class LiveUpdate {
         long k = after.read(t);
         long err = k - Saved.pvclock(p.saved(), 0).read(t);
         long step = k - p.lastKvmclockNs();
-        return new Rollback(step, err, raw - p.pausedAtRawNs(), step < 0);
+        return new Rollback(step, err, raw - p.lastRunRawNs(), step < 0);
     }
 
     private static final Pattern OWNED = Pattern.compile(Pattern.quote(PREFIX) + "(\\d+)(?:-.*|\\.mem)");
