@@ -62,6 +62,11 @@ final class Inputs {
         if (Files.exists(file) && !Files.isRegularFile(file)) {
             throw UserError.badInput(option + " " + file + " is not a regular file: give a file name to write");
         }
+        Path parent = file.toAbsolutePath().normalize().getParent();
+        if (!Files.isDirectory(parent)) {
+            throw UserError.badInput((option.isEmpty() ? "" : option + " ") + "cannot write " + file
+                    + ": no such directory " + parent + "; create it or choose another folder");
+        }
         try {
             AtomicFiles.checkWritable(file);
         } catch (IOException e) {

@@ -76,7 +76,7 @@ public final class StateFile {
     /** A path that exists but is a device, a pipe, a socket or a folder: never read as a state file. */
     public static final class NotRegularFileException extends IOException {
         public NotRegularFileException(Path file) {
-            super(file + " is " + (Files.isDirectory(file) ? "a folder" : "not a regular file (a device, pipe or socket)")
+            super(file + " is " + (Files.isDirectory(file) ? "a directory" : "not a regular file (a device, pipe or socket)")
                     + ", not a clock state file");
         }
     }

@@ -47,7 +47,7 @@ class FaultRowsTest {
     @Test
     void aDeviceReadAsAStateFileIsRefusedAtOnce() {
         refused(ExitCode.BAD_INPUT, List.of("/dev/zero", "not a regular file"), "state", "show", "/dev/zero");
-        refused(ExitCode.BAD_INPUT, List.of("folder"), "state", "show", dir.toString());
+        refused(ExitCode.BAD_INPUT, List.of("is a directory"), "state", "show", dir.toString());
     }
 
     @Test
