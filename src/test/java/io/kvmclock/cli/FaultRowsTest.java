@@ -48,6 +48,14 @@ class FaultRowsTest {
     void aDeviceReadAsAStateFileIsRefusedAtOnce() {
         refused(ExitCode.BAD_INPUT, List.of("/dev/zero", "not a regular file"), "state", "show", "/dev/zero");
         refused(ExitCode.BAD_INPUT, List.of("is a directory"), "state", "show", dir.toString());
+        // a FIFO with no writer would block a plain open: refused before it is opened
+        Path fifo = dir.resolve("fifo");
+        try {
+            assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        } catch (IOException | InterruptedException e) {
+            throw new AssertionError("mkfifo (coreutils)", e);
+        }
+        refused(ExitCode.BAD_INPUT, List.of("not a regular file"), "state", "show", fifo.toString());
     }
 
     @Test
