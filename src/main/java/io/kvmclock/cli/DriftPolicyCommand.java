@@ -100,20 +100,19 @@ final class DriftPolicyCommand implements Callable<Integer> {
         if (tscKhz != null) {
             RefreshPolicy.Policy p = RefreshPolicy.longestPeriod(tscKhz, budget);
             charted = chartFreqs != null ? chartFreqs : List.of(tscKhz);
-            writeChart(charted, budget, err);
             if (json) {
                 ObjectNode root = Json.object();
                 root.put("maxJumpNs", budget);
                 put(root, p);
                 out.println(Json.write(root));
-                return ExitCode.OK;
+                return writeChart(charted, budget, out, err);
             }
             Table t = new Table();
             t.row("TSC frequency", String.format("%,d kHz", p.tscKhz()), "");
             t.row("step budget", String.format("%,d ns", budget), "");
             rows(t, p);
             t.print(out);
-            return ExitCode.OK;
+            return writeChart(charted, budget, out, err);
         }
         long[] fromTo = parseRange(range);
         long stepKhz = parseStepKhz(step);
@@ -126,7 +125,6 @@ final class DriftPolicyCommand implements Callable<Integer> {
             }
         });
         charted = chartFreqs != null ? chartFreqs : List.of(sweep.worst().tscKhz(), sweep.best().tscKhz());
-        writeChart(charted, budget, err);
         if (json) {
             ObjectNode root = Json.object();
             root.put("maxJumpNs", budget);
@@ -143,7 +141,7 @@ final class DriftPolicyCommand implements Callable<Integer> {
                 }
             }
             out.println(Json.write(root));
-            return ExitCode.OK;
+            return writeChart(charted, budget, out, err);
         }
         Table t = new Table();
         t.row("sweep", String.format("%,d .. %,d kHz", fromTo[0], fromTo[1]),
@@ -154,7 +152,7 @@ final class DriftPolicyCommand implements Callable<Integer> {
         t.row("best frequency", String.format("%,d kHz", sweep.best().tscKhz()), "");
         rows(t, sweep.best());
         t.print(out);
-        return ExitCode.OK;
+        return writeChart(charted, budget, out, err);
     }
 
     private static void rows(Table t, RefreshPolicy.Policy p) {
@@ -184,9 +182,11 @@ final class DriftPolicyCommand implements Callable<Integer> {
         }
     }
 
-    private void writeChart(List<Long> freqs, long budget, PrintWriter err) {
+    /** Writes the chart once the results are printed, so a failed write never loses a long sweep. */
+    private int writeChart(List<Long> freqs, long budget, PrintWriter out, PrintWriter err) {
+        out.flush();
         if (chart == null) {
-            return;
+            return ExitCode.OK;
         }
         long span = chartSpan != null ? chartSpan : 60;
         if (chartSpan == null) {
@@ -200,17 +200,15 @@ final class DriftPolicyCommand implements Callable<Integer> {
         if (span <= 0) {
             throw UserError.badInput("--chart-span must be positive");
         }
-        writeAtomically(chart, StepChart.svg(new ArrayList<>(freqs), span, budget));
+        try {
+            AtomicFiles.write(chart, StepChart.svg(new ArrayList<>(freqs), Math.min(span, MAX_SPAN_NS / Inputs.NS_PER_S), budget));
+        } catch (IOException e) {
+            throw new UserError(ExitCode.FAILURE, "the results are above, but the chart could not be written to " + chart
+                    + ": " + Inputs.reason(e), e);
+        }
         err.println("kvmclock: wrote " + chart);
         err.flush();
-    }
-
-    static void writeAtomically(Path file, String text) {
-        try {
-            AtomicFiles.write(file, text);
-        } catch (IOException e) {
-            throw new UserError(ExitCode.FAILURE, "cannot write " + file + ": " + Inputs.reason(e), e);
-        }
+        return ExitCode.OK;
     }
 
     /** The budget: a duration in the project's one syntax (100us, 1ms, 1s500ms), or a bare whole number of ns. */
