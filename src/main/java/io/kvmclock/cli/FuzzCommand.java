@@ -21,10 +21,11 @@ import picocli.CommandLine.Spec;
         description = {
             "Mutation-fuzz what kvmclock reads from files and count how each input ended.",
             "",
-            "Each input is a valid seed (a state file, a scenario, a live-update hand-over) with a few random",
-            "edits; a state with an edited payload gets its CRC recomputed half the time so the field checks are",
-            "reached. Every input must be accepted or rejected with the decoder's own reason; anything else",
-            "(another exception) is counted as 'other', shown, and makes the exit code 1."
+            "Each input is a valid seed (a state file, a scenario, a live-update",
+            "hand-over) with a few random edits; a state whose payload was edited gets",
+            "its CRC recomputed half the time, so the field checks are reached. Every",
+            "input must be accepted or rejected with the decoder's own reason; anything",
+            "else (another exception) counts as 'other', is shown, and exits 1."
         },
         footer = {
             "",

@@ -49,12 +49,14 @@ import picocli.CommandLine.Spec;
             "  kvmclock live-update",
             "  kvmclock live-update --method documented --json",
             "  kvmclock live-update --keep /tmp/handoff    (keep the hand-over files to inspect: kvmclock state show /tmp/handoff/clock.kvmclk)",
-            "  kvmclock live-update --inject-fault restore --json   (rehearse a failed upgrade: the old process rolls back)",
+            "  kvmclock live-update --inject-fault restore --json   (rehearse a failed upgrade)",
             "",
-            "If the new process fails before it resumes the guest (it crashes, an ioctl fails, precise misses its bound,",
-            "the hand-over is bad), the old process, which still holds the paused guest, resumes it with its kvmclock",
-            "unchanged and says the upgrade was rolled back (exit 1). SIGTERM or Ctrl-C ends both processes and removes",
-            "the hand-over and the guest memory; what a killed run left is removed at the next start."
+            "If the new process fails before it resumes the guest (it crashes, an ioctl",
+            "fails, precise misses its bound, the hand-over is bad), the old process, which",
+            "still holds the paused guest, resumes it with its kvmclock unchanged and says",
+            "the upgrade was rolled back (exit 1). SIGTERM or Ctrl-C ends both processes",
+            "and removes the hand-over and the guest memory; what a killed run left is",
+            "removed at the next start."
         })
 final class LiveUpdateCommand implements Callable<Integer> {
 
