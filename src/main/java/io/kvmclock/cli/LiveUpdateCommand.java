@@ -49,7 +49,7 @@ import picocli.CommandLine.Spec;
             "  kvmclock live-update",
             "  kvmclock live-update --method documented --json",
             "  kvmclock live-update --keep /tmp/handoff    (keep the hand-over files to inspect: kvmclock state show /tmp/handoff/clock.kvmclk)",
-            "  kvmclock live-update --inject-fault restore --json   (rehearse a failed upgrade)",
+            "  kvmclock live-update --inject-fault restore --json  (a failed upgrade)",
             "",
             "If the new process fails before it resumes the guest (it crashes, an ioctl",
             "fails, precise misses its bound, the hand-over is bad), the old process, which",
