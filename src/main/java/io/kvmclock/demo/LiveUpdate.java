@@ -265,7 +265,7 @@ public final class LiveUpdate {
     public static DemoRunner.Restored takeOver(Hypervisor hv, HandOver h, RestoreMethod method, Runnable commit) {
         Vm vm = hv.createVm(new VmConfig(h.memoryBytes(), Optional.of(h.memoryFile())));
         try {
-            ClockGuest guest = ClockGuest.resume(vm, vm.createVcpu(0), h.cpu());
+            ClockGuest guest = ClockGuest.resume(vm, DemoRunner.createVcpu(hv, vm, method, h.saved()), h.cpu());
             return DemoRunner.restoreAndMeasure(hv, method, h.saved(), h.lastKvmclockNs(), guest, commit);
         } finally {
             vm.close();

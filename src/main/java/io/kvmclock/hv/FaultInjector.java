@@ -26,6 +26,7 @@ public final class FaultInjector {
         KVM_SET_TSC_KHZ("KVM_SET_TSC_KHZ", true),
         GET_TSC_OFFSET("KVM_GET_DEVICE_ATTR(KVM_VCPU_TSC_OFFSET)", false),
         SET_TSC_OFFSET("KVM_SET_DEVICE_ATTR(KVM_VCPU_TSC_OFFSET)", true),
+        GET_TSC_SCALE("KVM_GET_DEVICE_ATTR(KVM_VCPU_TSC_SCALE)", false),
         KVM_GET_MSRS("KVM_GET_MSRS", false),
         KVM_SET_MSRS("KVM_SET_MSRS", true),
         KVM_KVMCLOCK_CTRL("KVM_KVMCLOCK_CTRL", true),
@@ -255,6 +256,12 @@ public final class FaultInjector {
             if (perform(Call.SET_TSC_OFFSET)) {
                 d.setTscOffset(offset);
             }
+        }
+
+        @Override
+        public TscScale getTscScale() {
+            perform(Call.GET_TSC_SCALE);
+            return d.getTscScale();
         }
 
         @Override

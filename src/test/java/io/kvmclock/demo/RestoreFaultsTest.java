@@ -12,6 +12,7 @@ import io.kvmclock.hv.FaultInjector.Call;
 import io.kvmclock.hv.FaultInjector.Fault;
 import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
 import io.kvmclock.kvm.KvmHypervisor;
@@ -50,9 +51,16 @@ class RestoreFaultsTest {
     /** What one restore under one fault did, through the path the demo and live-update take. */
     record Outcome(TrialResult result, Optional<RestoreReport> report, long exactErrorNs, List<Call> seen) {}
 
-    /** A method's host: clock-guest needs KVM_SET_CLOCK_GUEST, the others get kvm_intel (TSC writes honoured). */
+    /**
+     * A method's host: clock-guest needs KVM_SET_CLOCK_GUEST, the v6 algorithm its v6 host, the others get
+     * kvm_intel (TSC writes honoured).
+     */
     private static SimHostConfig hostFor(RestoreMethod m) {
-        return m.name().equals("clock-guest") ? SimHostConfig.clockGuestHost() : SimHostConfig.kvmIntel();
+        return switch (m) {
+            case io.kvmclock.restore.ClockGuestMethod c -> SimHostConfig.clockGuestHost();
+            case io.kvmclock.restore.DocumentedV6Method v -> SimHostConfig.v6Host();
+            default -> SimHostConfig.kvmIntel();
+        };
     }
 
     /** A backend to run on: the model (a fresh host per run, so every run is the same) or real KVM. */
@@ -83,7 +91,10 @@ class RestoreFaultsTest {
             src.vm().close();
             sim.elapse(1_000_000);
             Vm vm = hv.createVm(VmConfig.defaults());
-            ClockGuest dst = ClockGuest.resume(vm, vm.createVcpu(0), image);
+            faults.arm(true); // what the method does before the vCPUs exist is part of its restore
+            Vcpu vcpu = DemoRunner.createVcpu(hv, vm, m, saved);
+            faults.arm(false);
+            ClockGuest dst = ClockGuest.resume(vm, vcpu, image);
             long[] exact = {Long.MIN_VALUE};
             faults.arm(true);
             try {
