@@ -93,7 +93,8 @@ public final class AtomicFiles {
         Path tmp = tempBeside(file, "tmp");
         boolean moved = false;
         try {
-            Files.createFile(tmp);
+            // created with the target's mode (less the umask), so a 0600 file's new content is never readable by others
+            createFile(tmp, perms);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 io.write(ch, ByteBuffer.wrap(content));
                 io.force(ch);
@@ -256,6 +257,14 @@ public final class AtomicFiles {
             }
         }
         return abs;
+    }
+
+    private static void createFile(Path p, Set<PosixFilePermission> perms) throws IOException {
+        try {
+            Files.createFile(p, PosixFilePermissions.asFileAttribute(perms));
+        } catch (UnsupportedOperationException e) {
+            Files.createFile(p);
+        }
     }
 
     private static Set<PosixFilePermission> permissionsOf(Path file) {
