@@ -8,10 +8,10 @@ import io.kvmclock.demo.DemoRunner;
 import io.kvmclock.demo.HtmlReport;
 import io.kvmclock.demo.MethodResult;
 import io.kvmclock.demo.Summary;
-import io.kvmclock.drift.Durations;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreMethods;
+import io.kvmclock.sim.SimHostConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -98,16 +98,21 @@ final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** The longest extra blackout --downtime takes: the real backend sleeps it in every trial. */
+    static final long MAX_DOWNTIME_NS = 3_600 * Inputs.NS_PER_S;
+
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         if (trials < 1 || trials > 100_000) {
             throw UserError.badInput("--trials " + trials + " is out of range: 1 to 100000");
         }
-        long downtimeNs;
-        try {
-            downtimeNs = Durations.parseNs(downtime);
-        } catch (IllegalArgumentException e) {
-            throw UserError.badInput("--downtime " + e.getMessage());
+        long downtimeNs = Inputs.durationNs("--downtime", downtime, MAX_DOWNTIME_NS);
+        if (simPeerKhz != null && simPeerKhz * 1000 > SimHostConfig.MAX_TSC_HZ) {
+            throw UserError.badInput("--sim-peer-khz " + simPeerKhz + " is beyond the model's "
+                    + SimHostConfig.MAX_TSC_HZ / 1_000_000_000L + " GHz: give at most " + SimHostConfig.MAX_TSC_HZ / 1000 + " kHz");
+        }
+        if (report != null) {
+            Inputs.outputFolder("--report", report, HtmlReport.FILES);
         }
         List<RestoreMethod> chosen = new ArrayList<>();
         for (String name : methods == null ? RestoreMethods.names() : methods) {
@@ -144,7 +149,15 @@ final class DemoCommand implements Callable<Integer> {
                 err.flush();
             }
         }
-        Path index = report == null ? null : HtmlReport.write(report, result);
+        Path index = null;
+        IOException unwritten = null;
+        if (report != null) {
+            try {
+                index = HtmlReport.write(report, result);
+            } catch (IOException e) {
+                unwritten = e; // print what was measured first: a long run is never thrown away
+            }
+        }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(Json.write(toJson(result, index)));
@@ -153,6 +166,11 @@ final class DemoCommand implements Callable<Integer> {
             if (index != null) {
                 out.println("report: " + index);
             }
+        }
+        out.flush();
+        if (unwritten != null) {
+            throw new UserError(ExitCode.FAILURE, "the results are above, but the report could not be written to " + report
+                    + ": " + Inputs.reason(unwritten) + " (the folder was left as it was)", unwritten);
         }
         boolean anyFailed = result.methods().stream().anyMatch(m -> m.failures() > 0 && m.name().equals("precise"));
         return anyFailed ? ExitCode.FAILURE : ExitCode.OK;

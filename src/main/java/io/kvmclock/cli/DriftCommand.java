@@ -74,13 +74,21 @@ final class DriftCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** --measure waits this long at most: the wait is a sleep on real KVM, with the guest held open. */
+    static final long MAX_MEASURE_NS = 86_400 * Inputs.NS_PER_S;
+
     @Override
     public Integer call() {
         if (measureSeconds != null) {
+            Inputs.boundedSeconds("--measure", measureSeconds, MAX_MEASURE_NS);
             if (sinceSeconds != null) {
                 throw UserError.badInput("give either --since (predict) or --measure (measure on KVM), not both");
             }
             return measure();
+        }
+        if (spec.commandLine().getParseResult().hasMatchedOption("--trigger")) {
+            throw UserError.badInput("--trigger chooses how --measure asks KVM for a new reference: add --measure DURATION,"
+                    + " or drop --trigger to predict");
         }
         if (tscKhz == null || sinceSeconds == null) {
             throw UserError.badInput("drift needs --tsc-khz FREQ and --since DURATION (or --measure DURATION);"

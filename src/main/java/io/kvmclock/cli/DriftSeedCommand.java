@@ -68,6 +68,8 @@ final class DriftSeedCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long stepKhz = DriftPolicyCommand.parseStepKhz(step);
+        Inputs.boundedSeconds("--around", around, DriftPolicyCommand.MAX_SPAN_NS);
+        Inputs.boundedSeconds("--around plus --tolerance", around + tolerance, DriftPolicyCommand.MAX_SPAN_NS);
         if (fromKhz < SeedFigure.MIN_KHZ) {
             throw UserError.badInput("--from must be at least 1GHz: below it a cycle is longer than 1 ns and the"
                     + " exact search does not apply");

@@ -7,6 +7,7 @@ import io.kvmclock.hv.Errno;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.kvm.HostProbe;
 import io.kvmclock.kvm.KvmHypervisor;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -40,6 +41,12 @@ final class ProbeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (Files.isDirectory(device)) {
+            throw UserError.badInput("--device " + device + " is a folder: give the KVM device node, e.g. /dev/kvm");
+        }
+        if (Files.exists(device) && (Files.isRegularFile(device) || device.toString().isEmpty())) {
+            throw UserError.badInput("--device " + device + " is a regular file, not a device node: give e.g. /dev/kvm");
+        }
         HostProbe r;
         try (Hypervisor hv = KvmHypervisor.open(device)) {
             r = HostProbe.run(hv);

@@ -86,13 +86,37 @@ public record Scenario(String name, String description, long seed, long duration
 
     private static final ObjectMapper MAPPER = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
+    /** A scenario is a few KiB; past this a file is refused before it is parsed. */
+    public static final int MAX_FILE_BYTES = 1 << 20;
+
     public static Scenario parse(InputStream in, String source) throws IOException {
+        byte[] bytes = in.readNBytes(MAX_FILE_BYTES + 1);
+        if (bytes.length > MAX_FILE_BYTES) {
+            throw new ScenarioException(source + ": more than " + MAX_FILE_BYTES + " bytes, larger than any scenario");
+        }
+        return parse(bytes, source);
+    }
+
+    /** Parses a scenario from its bytes; every bad input is a {@link ScenarioException} in one line. */
+    public static Scenario parse(byte[] bytes, String source) throws IOException {
+        String text;
+        try {
+            // UTF-8 only (RFC 8259): left to guess, the parser takes some damaged files for UTF-32 and fails outside its own errors
+            text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ScenarioException(source + ": not UTF-8 text (a scenario is JSON in UTF-8)");
+        }
         JsonNode root;
         try {
-            root = MAPPER.readTree(in);
+            root = MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
-            String m = e.getOriginalMessage().lines().findFirst().orElse("syntax error");
-            throw new ScenarioException(source + ": not valid JSON at line " + e.getLocation().getLineNr() + ": " + m);
+            String m = e.getOriginalMessage() == null ? "syntax error" : e.getOriginalMessage().lines().findFirst().orElse("syntax error");
+            // A limit (nesting depth, string length) is reported without a location.
+            String at = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
+            throw new ScenarioException(source + ": not valid JSON" + at + ": " + m);
         }
         if (root == null || !root.isObject()) {
             throw new ScenarioException(source + ": a scenario is a JSON object");
