@@ -82,7 +82,7 @@ public final class DemoRunner {
         return new DemoResult(hv.backend(), hv.host(), trials, downtimeNs, results, seen);
     }
 
-    MethodResult runMethod(RestoreMethod m) {
+    public MethodResult runMethod(RestoreMethod m) {
         String why = m.unsupportedReason(hv.capabilities());
         if (why != null) {
             return new MethodResult(m.name(), m.summary(), m.kvmclockPolicy(), m.tscPolicy(), why, List.of());

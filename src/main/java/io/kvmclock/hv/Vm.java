@@ -2,7 +2,10 @@ package io.kvmclock.hv;
 
 import java.util.List;
 
-/** A VM fd's view. */
+/**
+ * A VM fd's view. On every backend a call on a closed VM, or on a vCPU of one, fails with
+ * {@link HvException} and EBADF, as the ioctl on a closed fd would.
+ */
 public interface Vm extends AutoCloseable {
 
     /** KVM_GET_CLOCK. */
@@ -20,6 +23,7 @@ public interface Vm extends AutoCloseable {
     /** KVM_CREATE_VCPU. */
     Vcpu createVcpu(int id);
 
+    /** The vCPUs created so far, in creation order: a copy taken at the call, on every backend. */
     List<Vcpu> vcpus();
 
     GuestMemory memory();

@@ -111,7 +111,7 @@ final class Kvm implements Hypervisor {
 
     private void checkOpen() {
         if (closed) {
-            throw new IllegalStateException("the KVM handle is closed");
+            throw new HvException("/dev/kvm ioctl", Errno.EBADF.number(), "the KVM handle is closed");
         }
     }
 

@@ -52,7 +52,7 @@ final class KvmVcpu implements Vcpu {
 
     private void checkOpen() {
         if (closed) {
-            throw new IllegalStateException("vCPU " + id + " is closed");
+            throw new HvException("vCPU ioctl", Errno.EBADF.number(), "vCPU " + id + " is closed");
         }
     }
 

@@ -4,7 +4,9 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import io.kvmclock.hv.ClockData;
+import io.kvmclock.hv.Errno;
 import io.kvmclock.hv.GuestMemory;
+import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
@@ -98,7 +100,7 @@ final class KvmVm implements Vm {
 
     private void checkOpen() {
         if (closed) {
-            throw new IllegalStateException("the VM is closed");
+            throw new HvException("VM ioctl", Errno.EBADF.number(), "the VM is closed");
         }
     }
 

@@ -11,7 +11,6 @@ import io.kvmclock.time.TimeScale;
 import io.kvmclock.time.TscScaling;
 import io.kvmclock.time.U128;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 
 /** struct kvm_arch of one VM, and its VM ioctls (arch/x86/kvm/x86.c). */
@@ -373,7 +372,7 @@ final class SimVm implements Vm {
 
     @Override
     public List<Vcpu> vcpus() {
-        return Collections.unmodifiableList(vcpus);
+        return List.copyOf(vcpus);
     }
 
     @Override

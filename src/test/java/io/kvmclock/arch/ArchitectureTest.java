@@ -2,6 +2,7 @@ package io.kvmclock.arch;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
@@ -40,4 +41,17 @@ class ArchitectureTest {
     static final ArchRule backendsAreIndependent = noClasses().that().resideInAPackage("io.kvmclock.sim..")
             .should().dependOnClassesThat().resideInAPackage("io.kvmclock.kvm..")
             .allowEmptyShould(true);
+
+    @ArchTest
+    static final ArchRule restoreSeesOnlyTheContractStateAndArithmetic = noClasses().that()
+            .resideInAPackage("io.kvmclock.restore..")
+            .should().dependOnClassesThat(JavaClass.Predicates.resideInAPackage("io.kvmclock..")
+                    .and(JavaClass.Predicates.resideOutsideOfPackages("io.kvmclock.restore..", "io.kvmclock.hv..",
+                            "io.kvmclock.state..", "io.kvmclock.time..")))
+            .because("a restore method runs the same on every backend: it sees io.kvmclock.hv, the saved state and the arithmetic");
+
+    @ArchTest
+    static final ArchRule demoIsBackendNeutral = noClasses().that().resideInAPackage("io.kvmclock.demo..")
+            .should().dependOnClassesThat().resideInAnyPackage("io.kvmclock.kvm..", "io.kvmclock.sim..")
+            .because("the CLI picks the backend; the demo runs on whichever it is given");
 }

@@ -9,12 +9,14 @@ import io.kvmclock.kvm.RealKvm;
 import io.kvmclock.time.TimeScale;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class DemoCommandTest {
 
     /** The demo on real KVM and on the model of this host (the default --sim-host) see the same guest clock. */
+    @Tag("kvm")
     @Test
     void theModelOfThisHostShowsTheGuestTheSameClockAsRealKvm() {
         RealKvm.openOrSkip().close();

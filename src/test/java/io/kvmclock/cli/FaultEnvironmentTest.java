@@ -6,16 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.kvmclock.kvm.KvmHypervisor;
+import io.kvmclock.kvm.RealKvm;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,6 +27,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the test's own mount namespace, so the machine's mounts are never touched), signals to a running live
  * update, and the rollback of a failed one on real KVM.
  */
+@Tag("slow")
 class FaultEnvironmentTest {
 
     @TempDir
@@ -57,8 +58,7 @@ class FaultEnvironmentTest {
     }
 
     private static void requireKvm() {
-        Optional<String> why = KvmHypervisor.unavailableReason();
-        assumeTrue(why.isEmpty(), () -> "skipped, real KVM needed: " + why.orElse(""));
+        RealKvm.assumeAvailable();
     }
 
     /** Runs {@code script} under sh in a new mount namespace; $KVMCLOCK is the command line of this build. */
@@ -127,6 +127,7 @@ class FaultEnvironmentTest {
         return found;
     }
 
+    @Tag("kvm")
     @ParameterizedTest
     @CsvSource({"TERM, started", "TERM, runs the guest on", "INT, started", "INT, runs the guest on"})
     void aSignalledLiveUpdateLeavesNothingBehind(String signal, String phase) throws Exception {
@@ -155,6 +156,7 @@ class FaultEnvironmentTest {
         }
     }
 
+    @Tag("kvm")
     @Test
     void staleFilesOfAGoneLiveUpdateAreSweptAtTheNextStart() throws Exception {
         long dead = FaultRowsTest.deadPid();
@@ -179,6 +181,7 @@ class FaultEnvironmentTest {
         }
     }
 
+    @Tag("kvm")
     @ParameterizedTest
     @ValueSource(strings = {"handover", "restore", "resume", "crash"})
     void aFailedLiveUpdateIsRolledBackWithTheGuestClockContinuous(String step) throws Exception {

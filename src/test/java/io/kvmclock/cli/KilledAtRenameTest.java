@@ -6,16 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.kvmclock.demo.LiveUpdate;
-import io.kvmclock.kvm.KvmHypervisor;
+import io.kvmclock.kvm.RealKvm;
 import io.kvmclock.state.StateFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,6 +26,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * rename(2). What is left is never a mix (the old file or folder whole, or the new one whole), and the next
  * run sweeps the leftovers.
  */
+@Tag("slow")
 class KilledAtRenameTest {
 
     @TempDir
@@ -107,11 +108,11 @@ class KilledAtRenameTest {
         }
     }
 
+    @Tag("kvm")
     @Test
     void liveUpdateKeep() throws Exception {
         requireStrace();
-        Optional<String> why = KvmHypervisor.unavailableReason();
-        assumeTrue(why.isEmpty(), () -> "skipped, real KVM needed: " + why.orElse(""));
+        RealKvm.assumeAvailable();
         Path keep = dir.resolve("handoff");
         assertEquals(137, killedAtRename(1, "live-update", "--keep", keep.toString(), "--run", "10ms"));
         assertFalse(Files.exists(keep), "no half hand-over in place");

@@ -4,24 +4,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kvmclock.demo.LiveUpdate;
-import io.kvmclock.kvm.KvmHypervisor;
+import io.kvmclock.kvm.RealKvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Optional;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class LiveUpdateCommandTest {
 
     private static void requireKvm() {
-        Optional<String> why = KvmHypervisor.unavailableReason();
-        assumeTrue(why.isEmpty(), () -> "needs /dev/kvm: " + why.orElse(""));
+        RealKvm.assumeAvailable();
     }
 
+    @Tag("kvm")
     @Test
     void aSecondProcessResumesTheSameGuestWithPrecise(@TempDir Path dir) throws Exception {
         requireKvm();

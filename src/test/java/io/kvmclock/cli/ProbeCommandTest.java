@@ -14,6 +14,7 @@ import io.kvmclock.time.TimeScale;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,6 +29,7 @@ class ProbeCommandTest {
         return new Run(code, out.toString(), err.toString());
     }
 
+    @Tag("kvm")
     @Test
     void jsonOnRealKvm() throws Exception {
         RealKvm.openOrSkip().close();
@@ -68,6 +70,7 @@ class ProbeCommandTest {
         }
     }
 
+    @Tag("kvm")
     @Test
     void textTableOnRealKvm() {
         RealKvm.openOrSkip().close();

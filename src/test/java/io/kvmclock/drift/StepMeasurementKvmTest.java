@@ -5,12 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.kvm.RealKvm;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * The measurement on this machine's real KVM, with a short wait to keep the suite quick (the >= 20 s figure
  * is `kvmclock drift --measure 20s`). Skips with the reason where /dev/kvm cannot be opened.
  */
+@Tag("kvm")
+@Tag("slow")
 class StepMeasurementKvmTest {
 
     private static final long WAIT_NS = 3_000_000_000L;

@@ -17,12 +17,14 @@ import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import org.junit.jupiter.api.Tag;
 
 /**
  * The fuzzer's edits as jqwik properties, bounded so they run in every test run (the long runs are
  * {@code kvmclock fuzz}): every mutated state file, scenario and hand-over is accepted or rejected with the
  * decoder's own reason, never anything else; jqwik shrinks a failure to its smallest edit list.
  */
+@Tag("slow")
 class FuzzProperties {
 
     private static List<byte[]> scenarioSeeds() {

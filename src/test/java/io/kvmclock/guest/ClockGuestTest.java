@@ -20,6 +20,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,6 +40,7 @@ class ClockGuestTest {
         assertEquals(s, ClockGuest.Snapshot.fromBytes(s.toBytes()));
     }
 
+    @Tag("kvm")
     @Test
     void guestReportsAdvancingTscAndItsKvmclockAdvances() {
         try (Hypervisor hv = RealKvm.openOrSkip(); Vm vm = hv.createVm(VmConfig.defaults())) {
@@ -63,6 +65,7 @@ class ClockGuestTest {
      * Pause after a full report, resume in a fresh VM: the first exit must be the next low-half report (the
      * pending OUT was completed before saving, so it is not repeated), and KVM fills the new VM's pvclock.
      */
+    @Tag("kvm")
     @Test
     void pauseAndResumeInAnotherVm() {
         try (Hypervisor hv = RealKvm.openOrSkip()) {
@@ -92,6 +95,7 @@ class ClockGuestTest {
      * guest from the snapshot and runs it. The parent cleared the pvclock first, so a filled pvclock in the
      * file afterwards was written by KVM for the child's VM through the same memory.
      */
+    @Tag("kvm")
     @Test
     void resumeInAnotherProcessMappingTheSameMemory(@TempDir Path dir) throws Exception {
         try (Hypervisor hv = RealKvm.openOrSkip()) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.ClockData;
+import io.kvmclock.hv.Errno;
 import io.kvmclock.hv.HostClocks;
 import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.Hypervisor;
@@ -17,10 +18,13 @@ import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
 import java.lang.foreign.Arena;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The clock controls on real KVM, checked through what the clock guest sees. Skips without /dev/kvm. */
+@Tag("kvm")
 class KvmClockTest {
     private Hypervisor hv;
 
@@ -156,7 +160,7 @@ class KvmClockTest {
 
     @Test
     void setTscKhzWithoutScalingFailsWithANamedErrno() {
-        org.junit.jupiter.api.Assumptions.assumeFalse(hv.capabilities().tscControl(),
+        Assumptions.assumeFalse(hv.capabilities().tscControl(),
                 "this host can scale the TSC, so a faster guest TSC would be accepted");
         try (Vm vm = hv.createVm(VmConfig.defaults())) {
             Vcpu v = vm.createVcpu(0);
@@ -244,7 +248,7 @@ class KvmClockTest {
                 assertTrue(s.tscFracBits() == 48 || s.tscFracBits() == 32, "tsc_frac_bits " + s.tscFracBits());
             } else {
                 HvException e = assertThrows(HvException.class, v::getTscScale);
-                assertTrue(e.is(io.kvmclock.hv.Errno.ENXIO), "KVM_GET_DEVICE_ATTR(KVM_VCPU_TSC_SCALE) without it: " + e.getMessage());
+                assertTrue(e.is(Errno.ENXIO), "KVM_GET_DEVICE_ATTR(KVM_VCPU_TSC_SCALE) without it: " + e.getMessage());
             }
         }
     }

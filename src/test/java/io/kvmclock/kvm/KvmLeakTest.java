@@ -13,10 +13,12 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** 500 VM create/run/close cycles leave no fd and no mapping behind. */
+@Tag("kvm")
 class KvmLeakTest {
 
     private static long fds() throws IOException {

@@ -16,6 +16,7 @@ import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -87,6 +88,7 @@ class SimVersusKvmTest {
         return SimHostConfig.of("this", p, LatencyCalibration.calibrate(hv, LatencyCalibration.MIN_VMS, 0));
     }
 
+    @Tag("kvm")
     @Test
     void sameSequenceSameClockOnKvmAndModel() {
         Observed real;
@@ -133,6 +135,7 @@ class SimVersusKvmTest {
      * single-evaluation identities (KVM_GET_CLOCK vs guest at the same TSC, SET_CLOCK(K) landing) are held to
      * +-1 ns and 0 ns in the test above.
      */
+    @Tag("kvm")
     @Test
     void setClockRealtimeFunctionAgreesUpToRounding() {
         List<Long> residuals = new ArrayList<>();

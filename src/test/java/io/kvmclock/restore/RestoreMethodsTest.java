@@ -1,11 +1,13 @@
-package io.kvmclock.demo;
+package io.kvmclock.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.kvmclock.demo.DemoRunner;
+import io.kvmclock.demo.MethodResult;
+import io.kvmclock.demo.TrialResult;
 import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.GuestMemory;
@@ -13,23 +15,14 @@ import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
-import io.kvmclock.kvm.KvmHypervisor;
-import io.kvmclock.restore.ClockCapture;
-import io.kvmclock.restore.ClockGuestMethod;
-import io.kvmclock.restore.DocumentedMethod;
-import io.kvmclock.restore.DowntimePolicy;
-import io.kvmclock.restore.PreciseMethod;
-import io.kvmclock.restore.RestoreFailedException;
-import io.kvmclock.restore.RestoreMethod;
-import io.kvmclock.restore.RestoreReport;
-import io.kvmclock.restore.RestoreTarget;
+import io.kvmclock.kvm.RealKvm;
 import io.kvmclock.sim.SimHostConfig;
 import io.kvmclock.sim.SimHypervisor;
 import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Live updates with the methods that promise continuity, on the model and on real KVM. */
@@ -37,9 +30,7 @@ class RestoreMethodsTest {
     private static final DemoRunner.Progress QUIET = (m, i, n) -> { };
 
     private static Hypervisor kvm() {
-        Optional<String> why = KvmHypervisor.unavailableReason();
-        assumeTrue(why.isEmpty(), () -> "needs /dev/kvm: " + why.orElse(""));
-        return KvmHypervisor.open();
+        return RealKvm.openOrSkip();
     }
 
     private static MethodResult run(Hypervisor hv, RestoreMethod m, int trials, long downtimeNs) {
@@ -70,6 +61,7 @@ class RestoreMethodsTest {
         }
     }
 
+    @Tag("kvm")
     @Test
     void preciseOnRealKvm() {
         try (Hypervisor hv = kvm()) {
@@ -92,6 +84,7 @@ class RestoreMethodsTest {
         assertTrue(Arrays.stream(a).allMatch(v -> Math.abs(v) <= 2), r.trials().toString());
     }
 
+    @Tag("kvm")
     @Test
     void documentedNeverStepsBackwardsOnEitherBackend() {
         try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 3)) {
@@ -217,6 +210,7 @@ class RestoreMethodsTest {
         }
     }
 
+    @Tag("kvm")
     @Test
     void preciseRefusesWhenTheKernelIgnoresItsTscOffsetWrite() {
         // kvm_pvm (this machine) accepts KVM_VCPU_TSC_OFFSET writes and ignores them; freeze needs one

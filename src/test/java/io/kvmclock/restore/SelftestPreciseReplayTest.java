@@ -1,24 +1,20 @@
-package io.kvmclock.demo;
+package io.kvmclock.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvmclock.demo.DemoRunner;
 import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.Errno;
-import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.HvException;
+import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.TscScale;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
-import io.kvmclock.restore.ClockCapture;
-import io.kvmclock.restore.DowntimePolicy;
-import io.kvmclock.restore.PreciseMethod;
-import io.kvmclock.restore.RestoreMethod;
-import io.kvmclock.restore.RestoreMethods;
 import io.kvmclock.sim.SimHostConfig;
 import io.kvmclock.sim.SimHypervisor;
 import io.kvmclock.state.CaptureKind;

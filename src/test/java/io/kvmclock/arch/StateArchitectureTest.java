@@ -1,4 +1,4 @@
-package io.kvmclock.state;
+package io.kvmclock.arch;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
@@ -6,6 +6,7 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
+import io.kvmclock.state.StateFile;
 
 /** The state package is pure: only StateFile touches files, and nothing here reaches a backend or FFM. */
 @AnalyzeClasses(packages = "io.kvmclock.state", importOptions = ImportOption.DoNotIncludeTests.class)

@@ -1,29 +1,22 @@
-package io.kvmclock.demo;
+package io.kvmclock.restore;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.kvmclock.demo.DemoRunner;
+import io.kvmclock.demo.TrialResult;
 import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.Errno;
-import io.kvmclock.hv.FaultInjector;
 import io.kvmclock.hv.FaultInjector.Call;
 import io.kvmclock.hv.FaultInjector.Fault;
+import io.kvmclock.hv.FaultInjector;
 import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
-import io.kvmclock.kvm.KvmHypervisor;
-import io.kvmclock.restore.ClockCapture;
-import io.kvmclock.restore.PreciseMethod;
-import io.kvmclock.restore.RestoreMethod;
-import io.kvmclock.restore.RestoreMethods;
-import io.kvmclock.restore.RestoreReport;
-import io.kvmclock.restore.RestoreTarget;
-import io.kvmclock.restore.Saved;
-import io.kvmclock.restore.DowntimePolicy;
+import io.kvmclock.kvm.RealKvm;
 import io.kvmclock.sim.SimHostConfig;
 import io.kvmclock.sim.SimHypervisor;
 import io.kvmclock.state.CaptureKind;
@@ -35,6 +28,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.TestFactory;
 
 /**
@@ -43,6 +37,7 @@ import org.junit.jupiter.api.TestFactory;
  * occurrence. Whatever happens, the guest's kvmclock is never set backwards, a failure names the call, and
  * precise never reports a success it did not verify (docs/faults.md).
  */
+@Tag("slow")
 class RestoreFaultsTest {
 
     private static final List<Fault> FAULTS = List.of(new Fault.Fails(Errno.EINTR), new Fault.Fails(Errno.EAGAIN),
@@ -70,11 +65,7 @@ class RestoreFaultsTest {
 
     static final Backend MODEL = m -> SimHypervisor.create(hostFor(m), 3);
 
-    static final Backend KVM = m -> {
-        Optional<String> why = KvmHypervisor.unavailableReason();
-        assumeTrue(why.isEmpty(), () -> "skipped, real KVM needed: " + why.orElse(""));
-        return KvmHypervisor.open();
-    };
+    static final Backend KVM = m -> RealKvm.openOrSkip();
 
     static Outcome once(Backend backend, RestoreMethod m, Optional<FaultInjector.Rule> rule) {
         try (Hypervisor sim = backend.open(m)) {
@@ -120,6 +111,7 @@ class RestoreFaultsTest {
         return matrix(MODEL);
     }
 
+    @Tag("kvm")
     @TestFactory
     Stream<DynamicTest> everyCallOfEveryMethodUnderEveryFaultOnRealKvm() {
         return matrix(KVM);

@@ -1,4 +1,4 @@
-package io.kvmclock.guest;
+package io.kvmclock.arch;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 
