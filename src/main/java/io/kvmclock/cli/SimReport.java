@@ -1,6 +1,6 @@
 package io.kvmclock.cli;
 
-import io.kvmclock.sim.ScenarioRunner;
+import io.kvmclock.scenario.ScenarioRunner;
 import java.util.List;
 import java.util.Locale;
 

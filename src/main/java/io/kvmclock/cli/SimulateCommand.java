@@ -1,11 +1,11 @@
 package io.kvmclock.cli;
 
-import io.kvmclock.files.AtomicFiles;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvmclock.files.AtomicFiles;
 import io.kvmclock.hv.HvException;
-import io.kvmclock.sim.Scenario;
-import io.kvmclock.sim.ScenarioRunner;
+import io.kvmclock.scenario.Scenario;
+import io.kvmclock.scenario.ScenarioRunner;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -27,7 +27,7 @@ import picocli.CommandLine.Spec;
             "Run a scenario (JSON) on the embedded KVM clock model and print the clock events the guest sees: "
                     + "master clock re-references, kexec/migration restores, TSC writes, with the size of each step "
                     + "(negative = the guest clock went backwards). Deterministic: the same file gives the same output.",
-            "The format is documented in io.kvmclock.sim.Scenario; examples are in scenarios/."
+            "The format is documented in io.kvmclock.scenario.Scenario; examples are in scenarios/."
         },
         footer = {
             "",

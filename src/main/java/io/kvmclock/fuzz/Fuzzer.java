@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmclock.demo.LiveUpdate;
 import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.CpuState;
-import io.kvmclock.sim.Scenario;
+import io.kvmclock.scenario.Scenario;
 import io.kvmclock.state.FormatVersion;
 import io.kvmclock.state.SampleState;
 import io.kvmclock.state.StateFormat;

@@ -76,7 +76,7 @@ public sealed interface Distribution {
 
     Distribution ZERO = new Fixed(0);
 
-    static Distribution fit(long... measured) {
+    public static Distribution fit(long... measured) {
         return new Samples(measured);
     }
 }

@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** struct kvm_arch of one VM, and its VM ioctls (arch/x86/kvm/x86.c). */
-final class SimVm implements Vm {
+public final class SimVm implements Vm {
     static final long KVMCLOCK_UPDATE_DELAY_NS = 100_000_000L;
     static final long KVMCLOCK_SYNC_PERIOD_NS = 300_000_000_000L;
     /** arch/x86/include/asm/kvm_host.h: KVM_MAX_VCPU_IDS = KVM_MAX_VCPUS * KVM_VCPU_ID_RATIO (4). */
@@ -368,6 +368,11 @@ final class SimVm implements Vm {
             }
         }
         return v;
+    }
+
+    /** How many master clock references (pvclock_update_vm_gtod_copy) this VM has taken: what a scenario counts. */
+    public long referenceCount() {
+        return referenceCount;
     }
 
     @Override

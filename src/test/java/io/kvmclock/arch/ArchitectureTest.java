@@ -54,4 +54,16 @@ class ArchitectureTest {
     static final ArchRule demoIsBackendNeutral = noClasses().that().resideInAPackage("io.kvmclock.demo..")
             .should().dependOnClassesThat().resideInAnyPackage("io.kvmclock.kvm..", "io.kvmclock.sim..")
             .because("the CLI picks the backend; the demo runs on whichever it is given");
+
+    @ArchTest
+    static final ArchRule theModelReadsNoFiles = noClasses().that().resideInAPackage("io.kvmclock.sim..")
+            .should().dependOnClassesThat().resideInAnyPackage("com.fasterxml..", "io.kvmclock.scenario..",
+                    "io.kvmclock.restore..", "io.kvmclock.demo..")
+            .because("the model is KVM behind io.kvmclock.hv; scenario files and what runs on the model sit above it");
+
+    @ArchTest
+    static final ArchRule scenariosSitAboveTheModelAndTheMethods = noClasses().that()
+            .resideOutsideOfPackages("io.kvmclock.scenario..", "io.kvmclock.cli..", "io.kvmclock.fuzz..")
+            .should().dependOnClassesThat().resideInAPackage("io.kvmclock.scenario..")
+            .because("a scenario drives the model through ClockCapture and the restore methods; only the CLI and the fuzzer use it");
 }

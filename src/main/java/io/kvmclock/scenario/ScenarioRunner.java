@@ -1,12 +1,25 @@
-package io.kvmclock.sim;
+package io.kvmclock.scenario;
 
-import io.kvmclock.hv.ClockData;
+import io.kvmclock.hv.ClockGuestAbi;
 import io.kvmclock.hv.CpuState;
 import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.VmConfig;
+import io.kvmclock.restore.ClockCapture;
+import io.kvmclock.restore.DowntimePolicy;
+import io.kvmclock.restore.RestoreFailedException;
+import io.kvmclock.restore.RestoreMethod;
+import io.kvmclock.restore.RestoreMethods;
+import io.kvmclock.restore.RestoreReport;
+import io.kvmclock.restore.RestoreTarget;
+import io.kvmclock.restore.UnsupportedMethodException;
+import io.kvmclock.sim.SimHostConfig;
+import io.kvmclock.sim.SimHypervisor;
+import io.kvmclock.sim.SimVcpu;
+import io.kvmclock.sim.SimVm;
+import io.kvmclock.state.CaptureKind;
+import io.kvmclock.state.ClockState;
 import io.kvmclock.time.PvclockTimeInfo;
-import io.kvmclock.time.Units;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -104,7 +117,7 @@ public final class ScenarioRunner {
                 nextSample += scenario.sampleEveryNs();
             }
         }
-        references += vm.referenceCount;
+        references += vm.referenceCount();
         return new Result(scenario, List.copyOf(events), List.copyOf(samples), references);
     }
 
@@ -117,7 +130,7 @@ public final class ScenarioRunner {
 
     private void addVcpu() {
         SimVcpu v = (SimVcpu) vm.createVcpu(nextId++);
-        v.resetToRealMode(io.kvmclock.hv.ClockGuestAbi.CODE_GPA);
+        v.resetToRealMode(ClockGuestAbi.CODE_GPA);
         vcpus.add(v);
         seen.add(null);
     }
@@ -171,12 +184,12 @@ public final class ScenarioRunner {
         String detail;
         switch (action) {
             case Scenario.Action.Hotplug h -> {
-                long before = vm.referenceCount;
+                long before = vm.referenceCount();
                 addVcpu();
                 kind = "hotplug";
                 detail = "vCPU " + (nextId - 1) + " created";
                 runAll();
-                detail += vm.referenceCount > before ? ", new master clock reference" : ", no new reference";
+                detail += vm.referenceCount() > before ? ", new master clock reference" : ", no new reference";
             }
             case Scenario.Action.TscOffsetWrite w -> {
                 Vcpu v = vcpu(w.vcpu());
@@ -229,34 +242,32 @@ public final class ScenarioRunner {
         throw new Scenario.ScenarioException("the scenario names vCPU " + id + ", which does not exist at that time");
     }
 
-    private record Saved(long offset, CpuState cpu, long systemTimeMsr) {}
+    /** What the VMM itself carries across, beside the clocks: each vCPU's registers and its kvmclock MSR. */
+    private record VcpuImage(CpuState cpu, long systemTimeMsr) {}
 
-    /** Save on the source, pause, restore on the destination (a kexec'd kernel or another host). */
+    /**
+     * Save on the source (ClockCapture, as the demo saves), pause, and restore on the destination (a kexec'd
+     * kernel or another host) with the scenario's restore method; one that fails there falls back to
+     * {@link Scenario.Restore#FALLBACK}.
+     */
     private String moveGuest(long downtime, Scenario.Restore restore, Optional<Scenario.HostSpec> dest,
                              Optional<Long> newKhz) {
-        List<Saved> saved = new ArrayList<>();
+        boolean sameHost = dest.isEmpty();
+        List<Vcpu> source = List.copyOf(vcpus);
+        ClockState saved = ClockCapture.capture(hv, vm, source, ScenarioRunner::pvclockInMemory,
+                sameHost ? CaptureKind.LIVE_UPDATE : CaptureKind.MIGRATION);
+        List<VcpuImage> images = new ArrayList<>();
         for (SimVcpu v : vcpus) {
-            saved.add(new Saved(v.getTscOffset(), v.saveCpuState(), v.getMsr(Vcpu.MSR_KVM_SYSTEM_TIME_NEW)));
+            images.add(new VcpuImage(v.saveCpuState(), v.getMsr(Vcpu.MSR_KVM_SYSTEM_TIME_NEW)));
         }
-        PvclockTimeInfo pv = null;
-        try {
-            pv = vcpus.getFirst().getClockGuest();
-        } catch (HvException e) {
-            // no CLOCK_GUEST support or no master clock: only KVM_GET_CLOCK travels
-        }
-        ClockData k0 = vm.getClock();
         long srcKhz = hv.simHost().tscKhz();
-        long srcGuestAtT0 = vcpus.getFirst().readL1Tsc(k0.hostTsc());
-        references += vm.referenceCount;
-        int count = vcpus.size();
+        references += vm.referenceCount();
         vcpus.clear();
         seen.clear();
         nextId = 0;
 
-        boolean sameHost = dest.isEmpty();
         if (sameHost) {
-            long khz = newKhz.orElse(srcKhz);
-            hv = hv.kexec(downtime, khz, 5_000_000_000L);
+            hv = hv.kexec(downtime, newKhz.orElse(srcKhz), 5_000_000_000L);
         } else {
             hv.close();
             hv.elapse(downtime);
@@ -264,62 +275,56 @@ public final class ScenarioRunner {
             long trueRealtime = hv.now() + SimHostConfig.DEFAULT_REALTIME_NS;
             hv = hv.peer(hs.config().withRealtimeAtStart(trueRealtime + hs.realtimeErrorNs()));
         }
-        vm = (SimVm) hv.createVm(VmConfig.defaults());
-        if (hv.host.config.vmTscControl()) {
-            vm.setTscKhz(guestKhz);
-        }
-        for (int i = 0; i < count; i++) {
-            SimVcpu v = (SimVcpu) vm.createVcpu(nextId++);
-            if (v.getTscKhz() != guestKhz) {
-                v.setTscKhz(guestKhz);
-            }
-            v.restoreCpuState(saved.get(i).cpu());
-            v.setMsr(Vcpu.MSR_KVM_SYSTEM_TIME_NEW, saved.get(i).systemTimeMsr());
-            vcpus.add(v);
-            seen.add(null);
-        }
         StringBuilder d = new StringBuilder();
         d.append(sameHost ? "new kernel tsc_khz " + hv.simHost().tscKhz() + (hv.simHost().tscKhz() == srcKhz ? " (kept)" : " (was " + srcKhz + ")")
                 : "to " + hv.simHost().config().name() + " (" + hv.simHost().tscKhz() + " kHz)");
-        d.append(", downtime ").append(downtime).append(" ns, restore ").append(restore.label);
-
-        if (sameHost) {
-            for (int i = 0; i < count; i++) {
-                vcpus.get(i).setTscOffset(saved.get(i).offset());
-            }
-        } else {
-            // the documented migration (docs/kvm-clock.md): KVM_SET_CLOCK(REALTIME), KVM_GET_CLOCK, then each vCPU's TSC moved by the elapsed kvmclock
-            vm.setClock(new ClockData(k0.clock(), ClockData.REALTIME, k0.realtime(), 0));
-            ClockData k1 = vm.getClock();
-            SimVcpu first = vcpus.getFirst();
-            long dstScaled = first.readL1Tsc(k1.hostTsc()) - first.l1TscOffset;
-            long guestAtT1 = srcGuestAtT0 + Units.nsToCycles(k1.clock() - k0.clock(), guestKhz);
-            long base0 = saved.getFirst().offset();
-            for (int i = 0; i < count; i++) {
-                vcpus.get(i).setTscOffset(guestAtT1 - dstScaled + (saved.get(i).offset() - base0));
-            }
+        d.append(", downtime ").append(downtime).append(" ns, restore ").append(restore.label());
+        if (!restore.label().equals(restore.method())) {
+            d.append(" (").append(restore.method()).append(")");
         }
-        Scenario.Restore used = restore;
-        if (restore == Scenario.Restore.CLOCK_GUEST) {
-            if (pv == null) {
-                used = Scenario.Restore.SET_CLOCK_REALTIME;
-                d.append(" (no KVM_GET_CLOCK_GUEST on the source: fell back to set-clock-realtime)");
-            } else {
-                try {
-                    vcpus.getFirst().setClockGuest(pv);
-                } catch (HvException e) {
-                    used = Scenario.Restore.SET_CLOCK_REALTIME;
-                    d.append(" (KVM_SET_CLOCK_GUEST refused: ").append(io.kvmclock.hv.Errno.describe(e.errno()))
-                            .append("; fell back to set-clock-realtime)");
-                }
+        RestoreMethod method = RestoreMethods.byName(restore.method(), DowntimePolicy.ADVANCE);
+        RestoreReport report;
+        try {
+            report = restoreInto(method, saved, images);
+        } catch (UnsupportedMethodException | RestoreFailedException | HvException e) {
+            if (method.name().equals(Scenario.Restore.FALLBACK)) {
+                throw new Scenario.ScenarioException("restore " + method.name() + " failed on "
+                        + hv.simHost().config().name() + ": " + e.getMessage());
             }
+            d.append(" (").append(method.name()).append(": ").append(e.getMessage())
+                    .append("; fell back to ").append(Scenario.Restore.FALLBACK).append(")");
+            references += vm.referenceCount();
+            vm.close();
+            report = restoreInto(RestoreMethods.byName(Scenario.Restore.FALLBACK, DowntimePolicy.ADVANCE), saved, images);
         }
-        switch (used) {
-            case SET_CLOCK_REALTIME -> vm.setClock(new ClockData(k0.clock(), ClockData.REALTIME, k0.realtime(), 0));
-            case SET_CLOCK -> vm.setClock(new ClockData(k0.clock(), 0, 0, 0));
-            case CLOCK_GUEST -> { }
+        for (String note : report.notes()) {
+            d.append("; ").append(note);
         }
+        // the VMM's resume step (QEMU's kvmclock_vm_state_change): the guest is told it was stopped
         vcpus.forEach(Vcpu::kvmclockCtrl);
         return d.toString();
+    }
+
+    /** A fresh VM on {@code hv} holding the guest's vCPUs, restored with {@code method}; it becomes the runner's VM. */
+    private RestoreReport restoreInto(RestoreMethod method, ClockState saved, List<VcpuImage> images) {
+        vcpus.clear();
+        seen.clear();
+        nextId = 0;
+        vm = (SimVm) hv.createVm(VmConfig.defaults());
+        method.beforeVcpus(hv, vm, saved);
+        for (VcpuImage image : images) {
+            SimVcpu v = (SimVcpu) vm.createVcpu(nextId++);
+            v.restoreCpuState(image.cpu());
+            v.setMsr(Vcpu.MSR_KVM_SYSTEM_TIME_NEW, image.systemTimeMsr());
+            vcpus.add(v);
+            seen.add(null);
+        }
+        return method.restore(new RestoreTarget(hv, vm, List.copyOf(vcpus)), saved);
+    }
+
+    /** The pvclock the guest sees in its memory (all zero before it enabled kvmclock), as a VMM reads it. */
+    private static PvclockTimeInfo pvclockInMemory(Vcpu v) {
+        PvclockTimeInfo p = ((SimVcpu) v).guestPvclock();
+        return p != null ? p : PvclockTimeInfo.decode(new byte[PvclockTimeInfo.SIZE]);
     }
 }

@@ -1,19 +1,30 @@
-package io.kvmclock.sim;
+package io.kvmclock.scenario;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kvmclock.restore.RestoreMethods;
+import io.kvmclock.sim.Distribution;
+import io.kvmclock.sim.Latency;
+import io.kvmclock.sim.SimHostConfig;
 import io.kvmclock.time.TscScaling;
 import java.io.IOException;
 import java.io.InputStream;
 import java.math.BigDecimal;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A simulation scenario, read from JSON. The format (every field optional unless marked):
@@ -44,8 +55,12 @@ import java.util.Set;
  *   "realtime-slew" ppb, duration  CLOCK_REALTIME slews
  *   "kexec" downtime, tscKhz (the new kernel's calibration; absent = keeps the old), restore
  *   "migrate" downtime, host (HOST of the destination), restore
- *   restore = "clock-guest" (KVM_SET_CLOCK_GUEST, falls back to set-clock-realtime when refused)
- *           | "set-clock-realtime" (KVM_SET_CLOCK with REALTIME) | "set-clock" (flags 0, time freezes)
+ *   restore = the name of any restore method (io.kvmclock.restore.RestoreMethods: "clock-guest", the default,
+ *             "precise", "documented", "qemu", ...), run with ClockCapture on the source and the method on the
+ *             destination exactly as the demo runs it; a method that fails there (unsupported, refused, short of
+ *             its bound) falls back to "documented" and the event says why.
+ *             Two older names stay readable: "set-clock-realtime" is "documented" (KVM_SET_CLOCK with REALTIME,
+ *             the TSC moved by the documented algorithm), "set-clock" is "qemu" (flags 0: time freezes)
  * DURATION = seconds as a number, or a string with unit: "500ns" "20us" "100ms" "20s" "5m" "2h" "3d"
  * </pre>
  */
@@ -65,14 +80,15 @@ public record Scenario(String name, String description, long seed, long duration
         record Migrate(long downtimeNs, HostSpec host, Restore restore) implements Action {}
     }
 
-    public enum Restore {
-        CLOCK_GUEST("clock-guest"), SET_CLOCK_REALTIME("set-clock-realtime"), SET_CLOCK("set-clock");
+    /** A restore as the file names it ({@code label}) and the restore method that runs ({@code method}). */
+    public record Restore(String label, String method) {
+        /** The method a failed restore falls back to: the KVM documentation's, which every method builds on. */
+        public static final String FALLBACK = "documented";
 
-        public final String label;
+        /** The names of the first scenario files, for the methods they described. */
+        static final Map<String, String> OLDER_NAMES = Map.of("set-clock-realtime", "documented", "set-clock", "qemu");
 
-        Restore(String label) {
-            this.label = label;
-        }
+        static final Restore DEFAULT = new Restore("clock-guest", "clock-guest");
     }
 
     public record Event(long atNs, long everyNs, Action action) {}
@@ -102,11 +118,11 @@ public record Scenario(String name, String description, long seed, long duration
         String text;
         try {
             // UTF-8 only (RFC 8259): left to guess, the parser takes some damaged files for UTF-32 and fails outside its own errors
-            text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
-                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
-        } catch (java.nio.charset.CharacterCodingException e) {
+            text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
             throw new ScenarioException(source + ": not UTF-8 text (a scenario is JSON in UTF-8)");
         }
         JsonNode root;
@@ -240,15 +256,15 @@ public record Scenario(String name, String description, long seed, long duration
 
     private static Restore restore(JsonNode e, String where) {
         if (!e.has("restore")) {
-            return Restore.CLOCK_GUEST;
+            return Restore.DEFAULT;
         }
         String r = e.get("restore").asText();
-        for (Restore x : Restore.values()) {
-            if (x.label.equals(r)) {
-                return x;
-            }
+        String method = Restore.OLDER_NAMES.getOrDefault(r, r);
+        if (!RestoreMethods.names().contains(method)) {
+            throw new ScenarioException(where + ".restore \"" + r + "\" is unknown (use a restore method: "
+                    + String.join(", ", RestoreMethods.names()) + "; or set-clock-realtime, set-clock)");
         }
-        throw new ScenarioException(where + ".restore \"" + r + "\" is unknown (use clock-guest, set-clock-realtime or set-clock)");
+        return new Restore(r, method);
     }
 
     static HostSpec host(JsonNode h, String where) {
@@ -364,7 +380,7 @@ public record Scenario(String name, String description, long seed, long duration
     // ---- helpers ----
 
     private static Set<String> union(Set<String> a, String... more) {
-        Set<String> s = new java.util.HashSet<>(a);
+        Set<String> s = new HashSet<>(a);
         s.addAll(List.of(more));
         return s;
     }
@@ -384,7 +400,7 @@ public record Scenario(String name, String description, long seed, long duration
             String f = it.next();
             if (!fields.contains(f)) {
                 throw new ScenarioException("unknown field \"" + f + "\" in " + where + " (known: "
-                        + String.join(", ", new java.util.TreeSet<>(fields)) + ")");
+                        + String.join(", ", new TreeSet<>(fields)) + ")");
             }
         }
     }
