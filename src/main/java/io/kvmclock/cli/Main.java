@@ -23,6 +23,8 @@ import picocli.CommandLine.ScopeType;
             ProbeCommand.class,
             StateCommand.class,
             DriftCommand.class,
+            VmsCommand.class,
+            InspectCommand.class,
             SimulateCommand.class,
             CommandLine.HelpCommand.class
         },

@@ -12,9 +12,7 @@ import io.kvmclock.hv.VmConfig;
 import io.kvmclock.kvm.KvmHypervisor;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -98,12 +96,7 @@ final class ProbeCommand implements Callable<Integer> {
     }
 
     private static String vendorModule() {
-        for (String m : List.of("kvm_intel", "kvm_amd", "kvm_pvm")) {
-            if (Files.exists(Path.of("/sys/module", m))) {
-                return m;
-            }
-        }
-        return "unknown";
+        return KvmHypervisor.vendorModule();
     }
 
     static ObjectNode toJson(Result r) {
@@ -125,12 +118,7 @@ final class ProbeCommand implements Callable<Integer> {
         root.put("getClockFlags", r.clockFlags());
         root.put("tscOffsetWritable", r.tscOffsetWritable());
         ObjectNode pv = root.putObject("pvclock");
-        pv.put("version", r.pvclock().version());
-        Json.putUnsigned(pv, "tscTimestamp", r.pvclock().tscTimestamp());
-        Json.putUnsigned(pv, "systemTime", r.pvclock().systemTime());
-        pv.put("mul", r.pvclock().mul());
-        pv.put("shift", r.pvclock().shift());
-        pv.put("flags", r.pvclock().flags());
+        Json.putPvclock(pv, r.pvclock());
         ObjectNode pred = root.putObject("predicted");
         pred.put("vcpuTscKhz", r.vcpuTscKhz());
         pred.put("mul", r.predicted().mul());
