@@ -25,7 +25,7 @@ final class InspectSupport {
 
     /** The host as the inspector sees it, reading the host TSC through KVM_GET_CLOCK on a VM of this process. */
     static Host host(Hypervisor hv) {
-        return new Host(hv.host().tscKhz(), KvmHypervisor.vendorModule(), () -> hv.readHostClocks().tsc());
+        return new Host(hv.host().tscKhz(), hv.capabilities().tscControl(), KvmHypervisor.vendorModule(), () -> hv.readHostClocks().tsc());
     }
 
     static UserError userError(InspectException e) {

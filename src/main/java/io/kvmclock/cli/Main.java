@@ -25,6 +25,7 @@ import picocli.CommandLine.ScopeType;
             DriftCommand.class,
             VmsCommand.class,
             InspectCommand.class,
+            ExporterCommand.class,
             SimulateCommand.class,
             CommandLine.HelpCommand.class
         },

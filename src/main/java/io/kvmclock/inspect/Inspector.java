@@ -4,7 +4,10 @@ import io.kvmclock.drift.DriftPredictor;
 import io.kvmclock.inspect.InspectException.Problem;
 import io.kvmclock.time.PvclockTimeInfo;
 import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.math.RoundingMode;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -19,6 +22,9 @@ import java.util.Optional;
  */
 public final class Inspector {
     private static final int READ_ATTEMPTS = 8;
+    private static final int ALIGNED = 64;
+    /** The process start time /proc gives is in clock ticks (10 ms); a second covers that and clock skew. */
+    private static final long START_SLACK_NS = 1_000_000_000L;
 
     private final Host host;
     private final Debugfs debugfs;
@@ -27,7 +33,7 @@ public final class Inspector {
     public Inspector(Host host, Debugfs debugfs) {
         this.host = host;
         this.debugfs = debugfs;
-        this.scanner = new PvclockScanner(host.tscKhz());
+        this.scanner = new PvclockScanner(host.tscKhz(), host.scalesTsc());
     }
 
     /** A fresh look: scans guest RAM (trying {@code gpaHint} first, as an offset into each RAM mapping). */
@@ -53,7 +59,7 @@ public final class Inspector {
                 stats = Optional.of(new PvclockScanner.Stats(mapped, read, nanos));
                 found.addAll(hits);
             }
-            List<PvclockScanner.Found> chosen = choose(found, Math.max(1, p.vcpus().size()));
+            List<PvclockScanner.Found> chosen = choose(plausible(p, found), Math.max(1, p.vcpus().size()));
             if (chosen.isEmpty()) {
                 long bytes = stats.map(PvclockScanner.Stats::mappedBytes).orElse(0L);
                 throw new InspectException(Problem.NO_PVCLOCK, "no pvclock in the guest RAM of " + p.pid() + " ("
@@ -88,6 +94,23 @@ public final class Inspector {
         }
     }
 
+    /**
+     * Where guests run on the host TSC (kvm_pvm), a pvclock's tsc_timestamp is a host TSC value KVM read for
+     * a reference of this VM, so it lies between the VMM's start and now: anything else is data that only
+     * looks like a pvclock (a JVM's heap holds such tables). Elsewhere the guest TSC is unknown and all pass.
+     */
+    private List<PvclockScanner.Found> plausible(VmProcess p, List<PvclockScanner.Found> found) {
+        if (!host.guestsRunOnHostTsc() || found.isEmpty()) {
+            return found;
+        }
+        long now = host.hostTsc().getAsLong();
+        long lifeNs = Duration.between(p.started(), Instant.now()).toNanos() + START_SLACK_NS;
+        long earliest = now - BigInteger.valueOf(lifeNs).multiply(BigInteger.valueOf(host.tscKhz()))
+                .divide(BigInteger.valueOf(1_000_000)).longValueExact();
+        return found.stream().filter(f -> Long.compareUnsigned(f.pvclock().tscTimestamp(), now) <= 0
+                && Long.compareUnsigned(f.pvclock().tscTimestamp(), earliest) >= 0).toList();
+    }
+
     private List<PvclockScanner.Found> atGpa(TargetMemory mem, VmProcess p, long gpa) {
         List<PvclockScanner.Found> out = new ArrayList<>();
         for (Mapping m : p.guestRam().all()) {
@@ -95,19 +118,22 @@ public final class Inspector {
                 readStable(mem, m.start() + gpa, m).ifPresent(out::add);
             }
         }
-        return choose(out, Math.max(1, p.vcpus().size()));
+        return choose(plausible(p, out), Math.max(1, p.vcpus().size()));
     }
 
     /**
      * Which hits are the vCPUs' pvclocks: in master-clock mode all vCPUs share KVM's newest reference, so the
-     * hits of the newest reference (by system_time) come first, in address order (Linux's per-cpu array is in
-     * cpu order); copies at other addresses of the same reference come after the first {@code vcpus}.
+     * hits of the newest reference (by system_time) come first. A guest may keep copies of its pvclock (the
+     * project's QEMU firmware stores samples of it, docs/inspect.md), which carry the same reference; the
+     * structures KVM writes are where guests put them, 64-byte aligned in a page (Linux's per-cpu array, in
+     * cpu order), so aligned hits come before the others, then address order.
      */
     static List<PvclockScanner.Found> choose(List<PvclockScanner.Found> hits, int vcpus) {
         Map<Long, PvclockScanner.Found> byHva = new LinkedHashMap<>();
         hits.forEach(h -> byHva.putIfAbsent(h.hva(), h));
         List<PvclockScanner.Found> sorted = new ArrayList<>(byHva.values());
         sorted.sort(Comparator.comparingLong((PvclockScanner.Found f) -> f.pvclock().systemTime()).reversed()
+                .thenComparingInt(f -> f.hva() % ALIGNED == 0 ? 0 : 1)
                 .thenComparing(f -> f.hva(), Long::compareUnsigned));
         return sorted.subList(0, Math.min(vcpus, sorted.size()));
     }

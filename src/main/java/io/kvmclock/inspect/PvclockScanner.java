@@ -12,7 +12,8 @@ import java.util.Optional;
  * Finds pvclock_vcpu_time_info structures in a VMM's guest RAM without the guest's help, page by page.
  * A structure counts only if this host's KVM could have written it (kvm_setup_guest_pvclock): an even,
  * non-zero version, zero pads, no flags but TSC_STABLE and GUEST_STOPPED, a mul/shift that is exactly
- * kvm_get_time_scale of this host's tsc_khz or of some other whole kHz rate (a guest with a scaled TSC),
+ * kvm_get_time_scale of this host's tsc_khz or, where the host's KVM can scale a guest's TSC, of some other
+ * whole kHz rate,
  * and a positive system_time and tsc_timestamp. KVM will not place one across a page (the pfn cache maps one
  * page), and guests align them, so each page is tried at every 8-byte offset that leaves 32 bytes in it.
  */
@@ -53,10 +54,13 @@ public final class PvclockScanner {
 
     private final long hostKhz;
     private final TimeScale hostScale;
+    private final boolean scaledRates;
 
-    public PvclockScanner(long hostKhz) {
+    /** {@code scaledRates}: accept rates other than the host's (only where KVM can scale a guest's TSC). */
+    public PvclockScanner(long hostKhz, boolean scaledRates) {
         this.hostKhz = hostKhz;
         this.hostScale = TimeScale.forGuestKhz(hostKhz);
+        this.scaledRates = scaledRates;
     }
 
     public Result scan(TargetMemory mem, List<Mapping> mappings, Progress progress) {
@@ -130,6 +134,9 @@ public final class PvclockScanner {
         TimeScale s = p.scale();
         if (s.equals(hostScale)) {
             return Optional.of(new Found(hva, m, p, hostKhz, true));
+        }
+        if (!scaledRates) {
+            return Optional.empty();
         }
         return scaledKhz(s).map(khz -> new Found(hva, m, p, khz, false));
     }

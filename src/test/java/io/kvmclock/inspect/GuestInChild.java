@@ -12,14 +12,19 @@ import io.kvmclock.time.PvclockTimeInfo;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.Random;
+import java.util.zip.CRC32;
 
 /**
  * A process the inspector did not start holding a real KVM VM with the clock guest, as a VMM would. Run by the
  * inspect tests in a second JVM. Argument: {@code kvmclock} (boot the guest, which enables kvmclock) or
- * {@code silent} (create the VM and vCPU, never run it: no pvclock). Prints one {@code ready ...} line, then
+ * {@code silent} (create the VM and vCPU, never run it: no pvclock); optionally the guest RAM in MiB (default 2)
+ * and {@code fill} to write every page of it (a guest that has touched all its RAM). Prints one {@code ready ...} line, then
  * answers commands on stdin, one line each, until stdin closes:
  * <ul>
  *   <li>{@code pvclock}: the guest's pvclock as the guest reads it;</li>
+ *   <li>{@code crc}: the CRC32 of all guest RAM (to show that an inspection wrote nothing);</li>
  *   <li>{@code refresh}: a new master clock reference (the TSC offset write drift --measure uses) and the
  *       step the guest saw;</li>
  *   <li>{@code move GPA}: the guest's kvmclock MSR pointed at another page, the old one cleared, as a guest
@@ -29,7 +34,11 @@ import java.nio.charset.StandardCharsets;
 public final class GuestInChild {
     public static void main(String[] args) throws Exception {
         boolean enable = args.length == 0 || args[0].equals("kvmclock");
-        try (Hypervisor hv = KvmHypervisor.open(); Vm vm = hv.createVm(VmConfig.defaults())) {
+        long ram = (args.length > 1 ? Long.parseLong(args[1]) : 2) << 20;
+        try (Hypervisor hv = KvmHypervisor.open(); Vm vm = hv.createVm(new VmConfig(ram, Optional.empty()))) {
+            if (args.length > 2 && args[2].equals("fill")) {
+                fill(vm);
+            }
             Vcpu vcpu = vm.createVcpu(0);
             ClockGuest g = ClockGuest.boot(vm, vcpu);
             long khz = vcpu.getTscKhz();
@@ -46,6 +55,7 @@ public final class GuestInChild {
                 String[] w = line.strip().split(" ");
                 switch (w[0]) {
                     case "pvclock" -> System.out.println(describe(readAt(vm, gpa)));
+                    case "crc" -> System.out.println("crc=" + crc(vm));
                     case "refresh" -> {
                         PvclockTimeInfo before = readAt(vm, gpa);
                         long off = vcpu.getTscOffset();
@@ -81,6 +91,23 @@ public final class GuestInChild {
                 return p;
             }
         }
+    }
+
+    /** Every page of guest RAM written (above the clock guest's pages), so every page is present. */
+    private static void fill(Vm vm) {
+        byte[] chunk = new byte[1 << 20];
+        new Random(1).nextBytes(chunk);
+        for (long at = 1 << 20; at < vm.memory().size(); at += chunk.length) {
+            vm.memory().write(at, chunk);
+        }
+    }
+
+    private static long crc(Vm vm) {
+        CRC32 c = new CRC32();
+        for (long at = 0; at < vm.memory().size(); at += 1 << 20) {
+            c.update(vm.memory().read(at, (int) Math.min(1 << 20, vm.memory().size() - at)));
+        }
+        return c.getValue();
     }
 
     private static String describe(PvclockTimeInfo p) {
