@@ -19,11 +19,12 @@ import java.util.Arrays;
  *   +20 u32 events written so far (slot = count mod slots)
  *   +24 u32 gap threshold in TSC cycles
  *   +32 heartbeat sample (40 bytes), rewritten on every loop
- * 0x2100  previous sample, 0x2128 current sample (the guest's working copies)
+ * 0x2100  previous sample, 0x2128 current sample, 0x2150 the pvclock version at the sample's start
+ *         (the guest's working copies)
  * 0x3000  event ring: 256 slots of 80 bytes, each (sample before, sample after)
  * </pre>
  * A sample is 40 bytes: the guest TSC (u64) then the 32-byte pvclock as it was when the guest read that TSC
- * (the guest retries until the pvclock version is even and unchanged around its RDTSC and copy).
+ * (the guest retries until the pvclock version is even and the same before its RDTSC, in its copy and after it).
  * <p>The guest loops forever: take a sample, publish it as the heartbeat (sequence odd, copy, sequence even),
  * and when the TSC advanced more than the gap threshold since the previous sample, or the pvclock's content
  * (everything after the version) changed, append (previous, current) to the event ring, then increment the
@@ -56,6 +57,7 @@ public final class Firmware {
     static final int OFF_HEARTBEAT = 32;
     private static final int PREV = 0x2100;
     private static final int CUR = PREV + SAMPLE_SIZE;
+    private static final int VERSION = CUR + SAMPLE_SIZE;
     private static final int STACK_TOP = 0xF000;
 
     /** The firmware image with the default gap threshold. */
@@ -111,12 +113,13 @@ public final class Firmware {
         copy(a, CUR, PREV, SAMPLE_SIZE);
         a.jmp("loop");
 
-        // sample: CUR = (TSC, pvclock), the pvclock's version even, non-zero and the same before and after.
-        a.label("sample").loadEax(PVCLOCK_GPA).testEaxEax().je("sample")
-                .testByte(PVCLOCK_GPA, 1).jne("sample");
+        // sample: CUR = (TSC, pvclock) with the pvclock's version non-zero, even, and the same before the RDTSC,
+        // in the copy and after it (pvclock_read_begin/retry): a pause between RDTSC and the copy brings a new
+        // pvclock that must not be paired with the old TSC.
+        a.label("sample").loadEax(PVCLOCK_GPA).testEaxEax().je("sample").storeEax(VERSION).testByte(VERSION, 1).jne("sample");
         a.rdtsc().storeEax(CUR).storeEdx(CUR + 4);
         copy(a, PVCLOCK_GPA, CUR + 8, PvclockTimeInfo.SIZE);
-        a.testByte(CUR + 8, 1).jne("sample").loadEax(PVCLOCK_GPA).cmpEax(CUR + 8).jne("sample");
+        a.loadEax(PVCLOCK_GPA).cmpEax(VERSION).jne("sample").cmpEax(CUR + 8).jne("sample");
         a.ret();
         return a.toArray();
     }

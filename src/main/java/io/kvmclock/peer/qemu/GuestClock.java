@@ -6,12 +6,14 @@ import io.kvmclock.peer.qemu.Firmware.Sample;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 /** The host side of the firmware's protocol ({@link Firmware}): consistent heartbeats and the gap events. */
 public final class GuestClock {
-    private static final int MAX_RETRIES = 10_000;
+    /** How long a heartbeat may stay half-written (the vCPU preempted mid-publish on a busy host). */
+    private static final long CONSISTENT_WITHIN_NS = 2_000_000_000L;
 
     private final GuestRam ram;
 
@@ -31,7 +33,8 @@ public final class GuestClock {
      * just after), and the host time of the read (midway between before and after it).
      */
     public Beat beat() throws IOException {
-        for (int i = 0; i < MAX_RETRIES; i++) {
+        long deadline = System.nanoTime() + CONSISTENT_WITHIN_NS;
+        while (true) {
             long t0 = System.nanoTime();
             byte[] h = ram.read(Firmware.HEADER_GPA, Firmware.HEADER_SIZE);
             long seqAfter = u32(ram.read(Firmware.HEADER_GPA + Firmware.OFF_HEARTBEAT_SEQ, 4), 0);
@@ -40,9 +43,12 @@ public final class GuestClock {
             if (hd.ready() && (hd.heartbeatSeq() & 1) == 0 && hd.heartbeatSeq() == seqAfter) {
                 return new Beat(t0 + (t1 - t0) / 2, hd.heartbeatSeq(), hd.eventCount(), hd.heartbeat());
             }
+            if (t1 > deadline) {
+                throw QemuException.failure("the guest's heartbeat stayed half-written for "
+                        + CONSISTENT_WITHIN_NS / 1_000_000 + " ms (a stopped guest?)");
+            }
             Thread.onSpinWait();
         }
-        throw QemuException.failure("the guest's heartbeat never read consistently (" + MAX_RETRIES + " tries)");
     }
 
     /**
@@ -60,7 +66,7 @@ public final class GuestClock {
     }
 
     /** Waits until the guest has taken a heartbeat after {@code seq}: it is running. */
-    public Beat awaitRunning(long seq, java.time.Duration timeout) throws IOException {
+    public Beat awaitRunning(long seq, Duration timeout) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
         Beat b;
         do {
@@ -71,6 +77,43 @@ public final class GuestClock {
             Thread.onSpinWait();
         } while (System.nanoTime() < deadline);
         throw QemuException.failure("the guest did not run again within " + timeout.toMillis() + " ms");
+    }
+
+    /** How close in host time a fresh heartbeat must be bracketed, and two of them must agree. */
+    static final long FRESH_NS = 200_000;
+
+    /**
+     * A heartbeat the guest published just now, tied to host time within {@link #FRESH_NS}: the host polls
+     * until the sequence changes between two reads close together (the heartbeat was written between them),
+     * then checks against the next such heartbeat that guest TSC and host time advanced alike (else the vCPU
+     * was preempted between its RDTSC and the publish, and it tries again). A heartbeat read at any moment
+     * can be as old as the vCPU thread's last preemption (tens of ms on a busy host).
+     */
+    public Beat freshBeat(long tscKhz, Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Beat a = nextPublished(deadline);
+        while (System.nanoTime() < deadline) {
+            Beat b = nextPublished(deadline);
+            long host = b.hostNs() - a.hostNs();
+            long guest = io.kvmclock.time.Units.cyclesToNs(b.sample().tsc() - a.sample().tsc(), tscKhz);
+            if (Math.abs(guest - host) <= FRESH_NS) {
+                return a;
+            }
+            a = b;
+        }
+        throw QemuException.failure("no fresh heartbeat from the guest within " + timeout.toMillis() + " ms (vCPU starved?)");
+    }
+
+    private Beat nextPublished(long deadline) throws IOException {
+        Beat prev = beat();
+        while (System.nanoTime() < deadline) {
+            Beat b = beat();
+            if (b.seq() != prev.seq() && b.hostNs() - prev.hostNs() <= FRESH_NS) {
+                return new Beat(prev.hostNs() + (b.hostNs() - prev.hostNs()) / 2, b.seq(), b.eventCount(), b.sample());
+            }
+            prev = b;
+        }
+        throw QemuException.failure("the guest published no heartbeat in time (is it running?)");
     }
 
     static long u32(byte[] b, int at) {

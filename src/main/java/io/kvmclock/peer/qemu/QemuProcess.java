@@ -28,9 +28,44 @@ public final class QemuProcess implements AutoCloseable {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(20);
     private static final Duration QUIT_TIMEOUT = Duration.ofSeconds(3);
     private static final Set<QemuProcess> OPEN = ConcurrentHashMap.newKeySet();
+    private static final Set<Path> SCRATCH = ConcurrentHashMap.newKeySet();
 
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> OPEN.forEach(QemuProcess::kill), "qemu-cleanup"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            OPEN.forEach(QemuProcess::kill);
+            SCRATCH.forEach(QemuProcess::deleteTree);
+        }, "qemu-cleanup"));
+    }
+
+    /**
+     * A private temp directory for files that outlive one QEMU (a snapshot between its writer and its
+     * reader), deleted by {@link #close()} or, on Ctrl-C/SIGTERM, by the same shutdown hook.
+     */
+    public static final class Scratch implements AutoCloseable {
+        private final Path dir;
+
+        public Scratch() {
+            try {
+                dir = Files.createTempDirectory("kvmclock-qemu-");
+            } catch (IOException e) {
+                throw QemuException.environment("cannot create a temp directory: " + e.getMessage());
+            }
+            SCRATCH.add(dir);
+        }
+
+        public Path file(String name) {
+            return dir.resolve(name);
+        }
+
+        public Path directory() {
+            return dir;
+        }
+
+        @Override
+        public void close() {
+            deleteTree(dir);
+            SCRATCH.remove(dir);
+        }
     }
 
     /** Where a QEMU takes its guest from at start: nowhere (it boots the firmware), a migration socket, or a file. */
@@ -149,6 +184,10 @@ public final class QemuProcess implements AutoCloseable {
             OPEN.add(q);
             q.connect();
             q.checkKvm();
+            Optional<String> uri = q.incomingUriFor(o.incoming());
+            if (uri.isPresent()) {
+                q.qmp.execute("migrate-incoming", Qmp.args().put("uri", uri.get()));
+            }
             return q;
         } catch (QemuException e) {
             discard(q, dir);
@@ -173,16 +212,9 @@ public final class QemuProcess implements AutoCloseable {
                 "-bios", dir.resolve("firmware.bin").toString(),
                 "-nodefaults", "-no-user-config", "-display", "none", "-serial", "none", "-parallel", "none",
                 "-qmp", "unix:" + dir.resolve("qmp.sock") + ",server=on,wait=off"));
-        switch (o.incoming()) {
-            case Incoming.None n -> { }
-            case Incoming.UnixSocket u -> cmd.addAll(List.of("-incoming", "unix:" + dir.resolve("incoming.sock")));
-            case Incoming.FromFile f -> {
-                String file = f.file().toAbsolutePath().toString();
-                if (file.contains("'")) {
-                    throw new IllegalArgumentException("snapshot file name must not contain a quote: " + file);
-                }
-                cmd.addAll(List.of("-incoming", "exec:cat '" + file + "'"));
-            }
+        if (!(o.incoming() instanceof Incoming.None)) {
+            // deferred: QMP is connected before the stream starts, so no event of the load is missed
+            cmd.addAll(List.of("-incoming", "defer"));
         }
         return cmd;
     }
@@ -263,7 +295,24 @@ public final class QemuProcess implements AutoCloseable {
         if (!(options.incoming() instanceof Incoming.UnixSocket)) {
             throw new IllegalStateException("this QEMU was not started with -incoming unix:");
         }
-        return "unix:" + dir.resolve("incoming.sock");
+        return incomingUriFor(options.incoming()).orElseThrow();
+    }
+
+    private Optional<String> incomingUriFor(Incoming in) {
+        return switch (in) {
+            case Incoming.None n -> Optional.empty();
+            case Incoming.UnixSocket u -> Optional.of("unix:" + dir.resolve("incoming.sock"));
+            case Incoming.FromFile f -> Optional.of("exec:cat " + shellQuoted(f.file()));
+        };
+    }
+
+    /** {@code 'path'} for QEMU's exec: migration (run by /bin/sh); a path with a quote is refused. */
+    static String shellQuoted(Path file) {
+        String s = file.toAbsolutePath().toString();
+        if (s.contains("'")) {
+            throw new IllegalArgumentException("a snapshot file name must not contain a quote: " + s);
+        }
+        return "'" + s + "'";
     }
 
     public boolean alive() {
