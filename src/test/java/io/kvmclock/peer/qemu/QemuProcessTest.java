@@ -1,0 +1,95 @@
+package io.kvmclock.peer.qemu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kvmclock.peer.qemu.GuestClock.Beat;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The firmware in a real QEMU under KVM: it boots, enables kvmclock, keeps sampling; and every way out cleans up. */
+class QemuProcessTest {
+
+    @Test
+    void theFirmwareBootsEnablesKvmclockAndKeepsRunning() throws Exception {
+        Path qemu = RealQemu.orSkip();
+        Path dir;
+        long pid;
+        try (QemuProcess q = QemuProcess.start(QemuProcess.Options.defaults().withQemu(qemu).withRamMiB(16))) {
+            dir = q.directory();
+            pid = q.pid();
+            assertTrue(Files.exists(dir.resolve("qmp.sock")));
+            GuestClock clock = new GuestClock(q.guestRam(Duration.ofSeconds(10)));
+            Beat a = clock.beat();
+            Beat b = clock.awaitRunning(a.seq(), Duration.ofSeconds(5));
+            assertTrue(a.sample().pvclock().version() > 0, "KVM filled the pvclock: kvmclock is enabled");
+            assertTrue(b.sample().tsc() > a.sample().tsc(), "the guest TSC advances");
+            assertTrue(b.sample().kvmclock() > a.sample().kvmclock(), "the guest's kvmclock advances");
+            assertEquals("running", q.qmp().execute("query-status").path("status").asText());
+            assertEquals(QemuProcess.version(qemu), q.qmp().version());
+        }
+        assertFalse(Files.exists(dir), "the process's directory is gone");
+        assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "QEMU is gone");
+    }
+
+    @Test
+    void aMissingQemuIsAnEnvironmentErrorThatLeavesNothing() {
+        QemuException e = assertThrows(QemuException.class,
+                () -> QemuProcess.start(QemuProcess.Options.defaults().withQemu(Path.of("/nonexistent/qemu-system-x86_64"))));
+        assertEquals(QemuException.Kind.ENVIRONMENT, e.kind());
+        assertTrue(e.getMessage().contains("apt-get install"), e.getMessage());
+    }
+
+    @Test
+    void aQemuThatExitsAtStartIsOneLineAndLeavesNoDirectory(@TempDir Path tmp) throws Exception {
+        // A stand-in binary that answers --version like QEMU and then refuses to start, as QEMU does without KVM.
+        Path fake = tmp.resolve("qemu-system-x86_64");
+        Files.writeString(fake, """
+                #!/bin/sh
+                if [ "$1" = --version ]; then echo 'QEMU emulator version 7.2.22'; exit 0; fi
+                echo 'qemu-system-x86_64: warning: something harmless' >&2
+                echo 'qemu-system-x86_64: failed to initialize kvm: Permission denied' >&2
+                exit 1
+                """);
+        Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
+        long before = leftovers();
+        QemuException e = assertThrows(QemuException.class,
+                () -> QemuProcess.start(QemuProcess.Options.defaults().withQemu(fake)));
+        assertEquals(QemuException.Kind.ENVIRONMENT, e.kind());
+        assertEquals("qemu-system-x86_64 exited at start: qemu-system-x86_64: failed to initialize kvm: Permission denied",
+                e.getMessage());
+        assertEquals(before, leftovers(), "no kvmclock-qemu-* directory left behind");
+    }
+
+    @Test
+    void closingTwiceIsHarmlessAndAStoppedGuestStaysStopped() throws Exception {
+        Path qemu = RealQemu.orSkip();
+        QemuProcess q = QemuProcess.start(QemuProcess.Options.defaults().withQemu(qemu));
+        try {
+            GuestClock clock = new GuestClock(q.guestRam(Duration.ofSeconds(10)));
+            q.qmp().execute("stop");
+            Beat a = clock.beat();
+            Thread.sleep(50);
+            assertEquals(a.seq(), clock.beat().seq(), "no heartbeat while stopped");
+            q.qmp().execute("cont");
+            assertNotEquals(a.seq(), clock.awaitRunning(a.seq(), Duration.ofSeconds(5)).seq());
+        } finally {
+            q.close();
+            q.close();
+        }
+        assertFalse(q.alive());
+    }
+
+    static long leftovers() throws Exception {
+        try (var s = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return s.filter(p -> p.getFileName().toString().startsWith("kvmclock-qemu-")).count();
+        }
+    }
+}

@@ -1,0 +1,20 @@
+package io.kvmclock.peer.qemu;
+
+import io.kvmclock.kvm.KvmHypervisor;
+import java.nio.file.Path;
+import java.util.Optional;
+import org.junit.jupiter.api.Assumptions;
+
+/** The real QEMU for a test, or a skip with the reason: no qemu-system-x86_64 on PATH, or no usable /dev/kvm. */
+public final class RealQemu {
+    private RealQemu() {}
+
+    public static Path orSkip() {
+        Optional<Path> qemu = QemuProcess.findOnPath();
+        Assumptions.assumeTrue(qemu.isPresent(),
+                "skipped, real QEMU needed: " + QemuProcess.BINARY + " is not on PATH (apt-get install qemu-system-x86)");
+        Optional<String> kvm = KvmHypervisor.unavailableReason();
+        Assumptions.assumeTrue(kvm.isEmpty(), () -> "skipped, real KVM needed for QEMU: " + kvm.orElseThrow());
+        return qemu.get();
+    }
+}
