@@ -34,13 +34,18 @@ final class VmsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<VmProcess> vms;
+        ProcFs.Listing listing;
         try {
-            vms = ProcFs.all();
+            listing = ProcFs.all();
         } catch (InspectException e) {
             throw InspectSupport.userError(e);
         }
+        List<VmProcess> vms = listing.vms();
         PrintWriter out = spec.commandLine().getOut();
+        if (listing.unreadable() > 0) {
+            spec.commandLine().getErr().println("kvmclock: " + listing.unreadable()
+                    + " processes could not be looked into (permission denied): run as root to see every VM");
+        }
         if (json) {
             ObjectNode root = Json.object();
             ArrayNode a = root.putArray("vms");

@@ -28,7 +28,7 @@ public final class Fleet {
     }
 
     public synchronized List<Entry> refresh() {
-        List<VmProcess> now = ProcFs.all();
+        List<VmProcess> now = ProcFs.all().vms();
         Map<Long, Entry> next = new HashMap<>();
         for (VmProcess p : now) {
             Entry old = entries.get(p.pid());

@@ -83,33 +83,39 @@ public final class ProcFs {
         return new VmProcess(pid, vmm, comm, vmFds, vcpus, ram, started, uptime);
     }
 
+    /** The VMs {@link #all()} found, and how many processes it could not look into (not root). */
+    public record Listing(List<VmProcess> vms, int unreadable) {}
+
     /** Every process holding a KVM VM except this one (the inspector opens its own VM to read the host TSC). */
-    public static List<VmProcess> all() {
+    public static Listing all() {
         long self = ProcessHandle.current().pid();
         List<VmProcess> out = new ArrayList<>();
+        int unreadable = 0;
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(PROC, p -> p.getFileName().toString().matches("\\d+"))) {
             for (Path p : ds) {
                 long pid = Long.parseLong(p.getFileName().toString());
-                if (pid == self || !holdsVm(p)) {
+                if (pid == self) {
                     continue;
                 }
                 try {
-                    out.add(read(pid));
-                } catch (InspectException e) {
-                    if (e.problem() == Problem.NO_PERMISSION) {
-                        throw e;
+                    if (holdsVm(p)) {
+                        out.add(read(pid));
                     }
-                    // exited between the listing and the read, or closed its VM: not a VM any more
+                } catch (InspectException e) {
+                    // not permitted: counted; exited meanwhile or closed its VM: not a VM any more
+                    if (e.problem() == Problem.NO_PERMISSION) {
+                        unreadable++;
+                    }
                 }
             }
         } catch (IOException e) {
             throw new InspectException(Problem.NO_PERMISSION, "cannot list /proc: " + e.getMessage(), e);
         }
         out.sort((a, b) -> Long.compare(a.pid(), b.pid()));
-        return out;
+        return new Listing(out, unreadable);
     }
 
-    /** A cheap first look: does any fd of the process point at a KVM VM? Unreadable fd dirs say no. */
+    /** A cheap first look: does any fd of the process point at a KVM VM? A process that exited says no. */
     private static boolean holdsVm(Path dir) {
         try (DirectoryStream<Path> fds = Files.newDirectoryStream(dir.resolve("fd"))) {
             for (Path fd : fds) {

@@ -50,18 +50,9 @@ public final class TargetMemory implements AutoCloseable {
      * (unmapped meanwhile). Throws EXITED when the process is gone: the kernel then reads nothing at all.
      */
     public boolean read(long address, ByteBuffer buf) {
-        if (vmReadv && buf.isDirect()) {
-            return readv(address, buf);
-        }
         long pos = address;
         while (buf.hasRemaining()) {
-            int n;
-            try {
-                n = mem.read(buf, pos);
-            } catch (IOException e) {
-                checkAlive();
-                return false;
-            }
+            long n = readOnce(pos, buf);
             if (n <= 0) {
                 checkAlive();
                 return false;
@@ -71,32 +62,28 @@ public final class TargetMemory implements AutoCloseable {
         return true;
     }
 
-    private boolean readv(long address, ByteBuffer buf) {
-        long pos = address;
-        while (buf.hasRemaining()) {
-            long n;
+    /** One read at {@code pos}: the bytes read, or -1 when nothing is readable there. */
+    private long readOnce(long pos, ByteBuffer buf) {
+        if (vmReadv && buf.isDirect()) {
             try {
-                n = ProcessMemoryReader.read(process.pid(), pos, buf);
+                return ProcessMemoryReader.read(process.pid(), pos, buf);
             } catch (HvException e) {
-                if (e.is(Errno.ENOSYS)) {
-                    vmReadv = false;
-                    return read(pos, buf);
-                }
                 if (e.is(Errno.EPERM) || e.is(Errno.EACCES)) {
                     throw new InspectException(Problem.NO_PERMISSION, "cannot read the memory of process "
                             + process.pid() + " (process_vm_readv: " + e.getMessage()
                             + "); run as root (or as the VMM's user, with ptrace allowed)", e);
                 }
-                checkAlive();
-                return false;
+                if (!e.is(Errno.ENOSYS)) {
+                    return -1;
+                }
+                vmReadv = false;
             }
-            if (n <= 0) {
-                checkAlive();
-                return false;
-            }
-            pos += n;
         }
-        return true;
+        try {
+            return mem.read(buf, pos);
+        } catch (IOException e) {
+            return -1;
+        }
     }
 
     /** One 32-byte structure (or any small read) at {@code address}, empty array when unreadable. */
