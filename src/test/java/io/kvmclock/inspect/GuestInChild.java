@@ -25,6 +25,7 @@ import java.util.zip.CRC32;
  * <ul>
  *   <li>{@code pvclock}: the guest's pvclock as the guest reads it;</li>
  *   <li>{@code crc}: the CRC32 of all guest RAM (to show that an inspection wrote nothing);</li>
+ *   <li>{@code offset}: the vCPU's TSC offset as KVM_GET_DEVICE_ATTR gives it to the VMM;</li>
  *   <li>{@code refresh}: a new master clock reference (the TSC offset write drift --measure uses) and the
  *       step the guest saw;</li>
  *   <li>{@code move GPA}: the guest's kvmclock MSR pointed at another page, the old one cleared, as a guest
@@ -56,6 +57,7 @@ public final class GuestInChild {
                 switch (w[0]) {
                     case "pvclock" -> System.out.println(describe(readAt(vm, gpa)));
                     case "crc" -> System.out.println("crc=" + crc(vm));
+                    case "offset" -> System.out.println("offset=" + vcpu.getTscOffset());
                     case "refresh" -> {
                         PvclockTimeInfo before = readAt(vm, gpa);
                         long off = vcpu.getTscOffset();
