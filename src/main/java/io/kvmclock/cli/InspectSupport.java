@@ -37,7 +37,7 @@ final class InspectSupport {
         return new UserError(code, e.getMessage(), e);
     }
 
-    /** Progress for big scans, on stderr, about twenty updates. */
+    /** Progress for big scans, on stderr, at each quarter. */
     static PvclockScanner.Progress progress(PrintWriter err) {
         return new PvclockScanner.Progress() {
             long next;
@@ -51,7 +51,7 @@ final class InspectSupport {
                     err.printf(Locale.ROOT, "scanning guest RAM: %.2f of %.2f GiB%n", done / (double) (1L << 30),
                             total / (double) (1L << 30));
                     err.flush();
-                    next = done + total / 20;
+                    next = done + total / 4;
                 }
             }
         };
