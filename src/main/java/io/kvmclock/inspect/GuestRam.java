@@ -18,6 +18,7 @@ import java.util.Optional;
 public record GuestRam(List<Mapping> likely, List<Mapping> others, long bytes) {
 
     private static final long MIB = 1L << 20;
+    private static final long ARENA = 64 * MIB;
 
     public GuestRam {
         likely = List.copyOf(likely);
@@ -34,13 +35,14 @@ public record GuestRam(List<Mapping> likely, List<Mapping> others, long bytes) {
     static GuestRam classify(List<Mapping> maps, List<Mapping> noReserve, Optional<Long> declaredBytes) {
         List<Mapping> likely = new ArrayList<>();
         List<Mapping> others = new ArrayList<>();
-        for (Mapping m : maps) {
+        for (int k = 0; k < maps.size(); k++) {
+            Mapping m = maps.get(k);
             if (!m.mayBeGuestRam() || m.path().startsWith("[")) {
                 continue;
             }
             boolean memoryBacked = !m.path().isEmpty() && m.shared();
             boolean wholeMib = m.size() >= MIB && m.size() % MIB == 0;
-            if (wholeMib && (memoryBacked || noReserve.contains(m))) {
+            if (wholeMib && (memoryBacked || (noReserve.contains(m) && !mallocArena(maps, k)))) {
                 likely.add(m);
             } else {
                 others.add(m);
@@ -50,5 +52,25 @@ public record GuestRam(List<Mapping> likely, List<Mapping> others, long bytes) {
                 ? others.stream().filter(m -> m.size() >= MIB && m.size() % MIB == 0).mapToLong(Mapping::size).sum()
                 : likely.stream().mapToLong(Mapping::size).sum());
         return new GuestRam(likely, others, bytes);
+    }
+
+    /**
+     * glibc's malloc arenas are MAP_NORESERVE too: 64 MiB reservations (HEAP_MAX_SIZE) at 64 MiB-aligned
+     * addresses whose usable part grows into the PROT_NONE rest. One that happens to be a whole number of MiB
+     * is not guest RAM (a guest mapping of that shape still gets scanned, with the others).
+     */
+    private static boolean mallocArena(List<Mapping> maps, int k) {
+        Mapping m = maps.get(k);
+        if (m.start() % ARENA != 0 || m.size() > ARENA) {
+            return false;
+        }
+        if (m.size() == ARENA) {
+            return true;
+        }
+        if (k + 1 >= maps.size()) {
+            return false;
+        }
+        Mapping rest = maps.get(k + 1);
+        return rest.start() == m.end() && rest.perms().startsWith("---") && rest.end() == m.start() + ARENA;
     }
 }

@@ -29,6 +29,18 @@ class InspectPartsTest {
     }
 
     @Test
+    void guestRamIsTheWholeMibNoReserveMappingNotAMallocArena() {
+        Mapping arena = Mapping.parseLine("7f7090000000-7f7090100000 rw-p 00000000 00:00 0");
+        Mapping arenaRest = Mapping.parseLine("7f7090100000-7f7094000000 ---p 00000000 00:00 0");
+        Mapping guest = Mapping.parseLine("7f70ec400000-7f70ec600000 rw-p 00000000 00:00 0");
+        Mapping heap = Mapping.parseLine("687400000-69f000000 rw-p 00000000 00:00 0");
+        GuestRam ram = GuestRam.classify(List.of(heap, arena, arenaRest, guest), List.of(arena, guest), Optional.empty());
+        assertEquals(List.of(guest), ram.likely());
+        assertEquals(List.of(heap, arena), ram.others(), "scanned only if the likely ones hold no pvclock");
+        assertEquals(2L << 20, ram.bytes());
+    }
+
+    @Test
     void qemuMemoryOptionIsReadInItsForms() {
         assertEquals(Optional.of(4L << 30), ProcFs.qemuMemory(List.of("qemu", "-m", "4G")));
         assertEquals(Optional.of(4096L << 20), ProcFs.qemuMemory(List.of("qemu", "-m", "4096")));
