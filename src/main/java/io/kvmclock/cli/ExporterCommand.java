@@ -50,7 +50,7 @@ final class ExporterCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() {
         int colon = listen.lastIndexOf(':');
         if (colon <= 0 || colon == listen.length() - 1) {
             throw UserError.badInput("--listen '" + listen + "' is not HOST:PORT, e.g. 127.0.0.1:9875");
@@ -85,6 +85,9 @@ final class ExporterCommand implements Callable<Integer> {
                 err.println("kvmclock exporter: serving http://" + host + ":" + exporter.port() + "/metrics");
                 err.flush();
                 new CountDownLatch(1).await();
+            } catch (InterruptedException stop) {
+                // stopped by its caller (a test, an embedding): close the server and end normally
+                Thread.currentThread().interrupt();
             }
         }
         return ExitCode.OK;
