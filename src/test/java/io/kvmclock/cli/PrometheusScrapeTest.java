@@ -15,6 +15,8 @@ import io.kvmclock.inspect.Host;
 import io.kvmclock.inspect.Inspector;
 import io.kvmclock.inspect.Metrics;
 import io.kvmclock.kvm.RealKvm;
+import io.kvmclock.peer.qemu.QemuProcess;
+import io.kvmclock.peer.qemu.RealQemu;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -52,12 +54,18 @@ class PrometheusScrapeTest {
         return found.get();
     }
 
-    @Test
-    void prometheusScrapesThePendingStepAndForgetsAVmThatExited() throws Exception {
+    /** What a test does with a running exporter and a Prometheus scraping it every second. */
+    @FunctionalInterface
+    private interface Scraped {
+        void run(Host host, int prometheusPort, Process prometheus, Path dir) throws Exception;
+    }
+
+    /** Starts the exporter and a Prometheus scraping it; both, and Prometheus's files, gone on every path. */
+    private static void withPrometheus(Hypervisor hv, Scraped body) throws Exception {
         Path binary = prometheusBinary();
         Path dir = Files.createTempDirectory("kvmclock-prometheus-");
         Process prometheus = null;
-        try (Hypervisor hv = RealKvm.openOrSkip(); ChildGuest child = ChildGuest.start("kvmclock")) {
+        try {
             Host host = InspectSupport.host(hv);
             Fleet fleet = new Fleet(new Inspector(host, Debugfs.find()), Duration.ofSeconds(60));
             try (Exporter exporter = Exporter.start("127.0.0.1", 0, new Metrics(fleet, host))) {
@@ -74,33 +82,7 @@ class PrometheusScrapeTest {
                 prometheus = new ProcessBuilder(binary.toString(), "--config.file=" + dir.resolve("prometheus.yml"),
                         "--storage.tsdb.path=" + dir.resolve("data"), "--web.listen-address=127.0.0.1:" + web)
                         .redirectErrorStream(true).redirectOutput(dir.resolve("prometheus.log").toFile()).start();
-                String pid = Long.toString(child.pid());
-                String both = "{__name__=~\"kvmclock_vcpu_(pending_step|reference_age)_seconds\",pid=\"" + pid + "\"}";
-                JsonNode result = waitFor(web, both, r -> r.size() == 2, prometheus, dir);
-                double step = Double.NaN;
-                double age = Double.NaN;
-                for (JsonNode s : result) {
-                    assertEquals("kvmclock", s.get("metric").get("vmm").asText());
-                    assertEquals("0", s.get("metric").get("vcpu").asText());
-                    double v = Double.parseDouble(s.get("value").get(1).asText());
-                    if (s.get("metric").get("__name__").asText().equals(Metrics.PENDING_STEP)) {
-                        step = v;
-                    } else {
-                        age = v;
-                    }
-                }
-                long khz = host.tscKhz();
-                long cycles = Math.round(age * khz * 1000);
-                assertTrue(age > 0, "reference age " + age);
-                assertEquals(DriftPredictor.stepNs(khz, cycles), Math.round(step * 1e9), 2,
-                        "Prometheus holds drift's step for the age it holds (" + age + " s)");
-                System.out.printf("Prometheus query: %s = %s s at reference age %s s (drift: %d ns)%n",
-                        Metrics.PENDING_STEP, step, age, DriftPredictor.stepNs(khz, cycles));
-                JsonNode khzResult = waitFor(web, Metrics.HOST_TSC_KHZ, r -> r.size() == 1, prometheus, dir);
-                assertEquals(khz, Double.parseDouble(khzResult.get(0).get("value").get(1).asText()));
-
-                child.kill();
-                waitFor(web, "kvmclock_vm_vcpus{pid=\"" + pid + "\"}", JsonNode::isEmpty, prometheus, dir);
+                body.run(host, web, prometheus, dir);
             }
         } finally {
             if (prometheus != null) {
@@ -111,6 +93,55 @@ class PrometheusScrapeTest {
                 }
             }
             deleteTree(dir);
+        }
+    }
+
+    /** The pending step and reference age of vCPU 0 of {@code pid} as Prometheus holds them; drift's step for that age. */
+    private static void assertDriftsStep(Host host, int web, Process prometheus, Path dir, long pid, String vmm)
+            throws Exception {
+        String both = "{__name__=~\"kvmclock_vcpu_(pending_step|reference_age)_seconds\",pid=\"" + pid + "\"}";
+        JsonNode result = waitFor(web, both, r -> r.size() == 2, prometheus, dir);
+        double step = Double.NaN;
+        double age = Double.NaN;
+        for (JsonNode s : result) {
+            assertEquals(vmm, s.get("metric").get("vmm").asText());
+            assertEquals("0", s.get("metric").get("vcpu").asText());
+            double v = Double.parseDouble(s.get("value").get(1).asText());
+            if (s.get("metric").get("__name__").asText().equals(Metrics.PENDING_STEP)) {
+                step = v;
+            } else {
+                age = v;
+            }
+        }
+        long khz = host.tscKhz();
+        long cycles = Math.round(age * khz * 1000);
+        assertTrue(age > 0, "reference age " + age);
+        assertEquals(DriftPredictor.stepNs(khz, cycles), Math.round(step * 1e9), 2,
+                "Prometheus holds drift's step for the age it holds (" + age + " s)");
+        System.out.printf("Prometheus query (%s %d): %s = %s s at reference age %s s (drift: %d ns)%n", vmm, pid,
+                Metrics.PENDING_STEP, step, age, DriftPredictor.stepNs(khz, cycles));
+    }
+
+    @Test
+    void prometheusScrapesThePendingStepAndForgetsAVmThatExited() throws Exception {
+        try (Hypervisor hv = RealKvm.openOrSkip(); ChildGuest child = ChildGuest.start("kvmclock")) {
+            withPrometheus(hv, (host, web, prometheus, dir) -> {
+                assertDriftsStep(host, web, prometheus, dir, child.pid(), "kvmclock");
+                JsonNode khzResult = waitFor(web, Metrics.HOST_TSC_KHZ, r -> r.size() == 1, prometheus, dir);
+                assertEquals(host.tscKhz(), Double.parseDouble(khzResult.get(0).get("value").get(1).asText()));
+                child.kill();
+                waitFor(web, "kvmclock_vm_vcpus{pid=\"" + child.pid() + "\"}", JsonNode::isEmpty, prometheus, dir);
+            });
+        }
+    }
+
+    @Test
+    void prometheusScrapesAQemuVm() throws Exception {
+        Path qemu = RealQemu.orSkip();
+        try (Hypervisor hv = RealKvm.openOrSkip();
+             QemuProcess q = QemuProcess.start(QemuProcess.Options.defaults().withQemu(qemu).withRamMiB(16))) {
+            q.guestRam(Duration.ofSeconds(10));
+            withPrometheus(hv, (host, web, prometheus, dir) -> assertDriftsStep(host, web, prometheus, dir, q.pid(), "qemu"));
         }
     }
 
