@@ -29,11 +29,13 @@ public final class Inspector {
     private final Host host;
     private final Debugfs debugfs;
     private final PvclockScanner scanner;
+    private final PvclockScanner hostRateOnly;
 
     public Inspector(Host host, Debugfs debugfs) {
         this.host = host;
         this.debugfs = debugfs;
         this.scanner = new PvclockScanner(host.tscKhz(), host.scalesTsc());
+        this.hostRateOnly = new PvclockScanner(host.tscKhz(), false);
     }
 
     /** A fresh look: scans guest RAM (trying {@code gpaHint} first, as an offset into each RAM mapping). */
@@ -49,8 +51,9 @@ public final class Inspector {
                 long nanos = r.stats().nanos();
                 List<PvclockScanner.Found> hits = r.found();
                 if (hits.isEmpty()) {
-                    // no pvclock where VMMs put RAM: the rest (e.g. QEMU's default anonymous RAM)
-                    PvclockScanner.Result rest = scanner.scan(mem, p.guestRam().others(), progress);
+                    // no pvclock where VMMs put RAM: the rest (e.g. QEMU's default anonymous RAM), at the host's
+                    // rate only: heaps hold tables that pass for a pvclock of some other whole-kHz rate
+                    PvclockScanner.Result rest = hostRateOnly.scan(mem, p.guestRam().others(), progress);
                     hits = rest.found();
                     mapped += rest.stats().mappedBytes();
                     read += rest.stats().readBytes();
