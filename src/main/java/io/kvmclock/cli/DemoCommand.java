@@ -185,7 +185,7 @@ final class DemoCommand implements Callable<Integer> {
         return root;
     }
 
-    private static void summary(ObjectNode n, Summary s) {
+    static void summary(ObjectNode n, Summary s) {
         n.put("median", s.median()).put("p99", s.p99()).put("max", s.max());
     }
 

@@ -19,11 +19,6 @@ import java.util.OptionalLong;
  */
 public final class QemuScenarios {
 
-    /** Progress: scenario, trial (1-based), trials. */
-    public interface Progress {
-        void update(Scenario s, int trial, int trials);
-    }
-
     private static final Duration GUEST_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration MIGRATION_TIMEOUT = Duration.ofSeconds(60);
 
@@ -44,6 +39,11 @@ public final class QemuScenarios {
         this.progress = progress;
     }
 
+    /** The guest's TSC rate in kHz as its pvclock encodes it, known once a scenario has booted it (else 0). */
+    public long tscKhz() {
+        return tscKhz;
+    }
+
     public List<Observation> run(Scenario s) {
         List<Observation> out = new ArrayList<>();
         QemuProcess q = QemuProcess.start(options);
@@ -52,7 +52,7 @@ public final class QemuScenarios {
             Beat first = clock.awaitRunning(clock.beat().seq(), GUEST_TIMEOUT);
             tscKhz = first.sample().pvclock().scale().toHz() / 1000;
             for (int i = 1; i <= trials; i++) {
-                progress.update(s, i, trials);
+                progress.update(s.label() + ": QEMU", i, trials);
                 Moved m = switch (s) {
                     case STOP_CONT -> stopCont(q, clock);
                     case MIGRATE -> migrate(q, clock);
