@@ -168,7 +168,7 @@ public final class QemuScenarios {
     }
 
     /** Polls query-migrate until the migration completes; its downtime in ms. A failed migration is a failure. */
-    private static long awaitMigration(QemuProcess src) {
+    static long awaitMigration(QemuProcess src) {
         long deadline = System.nanoTime() + MIGRATION_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
             JsonNode m = src.qmp().execute("query-migrate");

@@ -87,6 +87,25 @@ class QemuProcessTest {
         assertFalse(q.alive());
     }
 
+    @Test
+    void aQmpErrorAndAFailedMigrationAreOneLineFailures() throws Exception {
+        Path qemu = RealQemu.orSkip();
+        try (QemuProcess q = QemuProcess.start(QemuProcess.Options.defaults().withQemu(qemu))) {
+            QemuException e = assertThrows(QemuException.class, () -> q.qmp().execute("no-such-command"));
+            assertEquals(QemuException.Kind.FAILURE, e.kind());
+            assertTrue(e.getMessage().startsWith("QMP no-such-command failed: "), e.getMessage());
+            assertFalse(e.getMessage().contains("\n"));
+            // a migration to a socket nobody listens on
+            QemuException m = assertThrows(QemuException.class, () -> {
+                q.qmp().execute("migrate", Qmp.args().put("uri", "unix:" + q.file("nobody-listens")));
+                QemuScenarios.awaitMigration(q);
+            });
+            assertEquals(QemuException.Kind.FAILURE, m.kind());
+            assertTrue(m.getMessage().contains("migrat"), m.getMessage());
+            assertTrue(q.alive(), "the source survives a failed migration");
+        }
+    }
+
     static long leftovers() throws Exception {
         try (var s = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
             return s.filter(p -> p.getFileName().toString().startsWith("kvmclock-qemu-")).count();

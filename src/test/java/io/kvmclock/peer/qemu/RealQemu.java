@@ -9,6 +9,12 @@ import org.junit.jupiter.api.Assumptions;
 public final class RealQemu {
     private RealQemu() {}
 
+    /** Skips without a usable /dev/kvm (for the tests of QEMU's error paths, which start no real QEMU). */
+    public static void kvmOrSkip() {
+        Optional<String> kvm = KvmHypervisor.unavailableReason();
+        Assumptions.assumeTrue(kvm.isEmpty(), () -> "skipped, real KVM needed: " + kvm.orElseThrow());
+    }
+
     public static Path orSkip() {
         Optional<Path> qemu = QemuProcess.findOnPath();
         Assumptions.assumeTrue(qemu.isPresent(),
