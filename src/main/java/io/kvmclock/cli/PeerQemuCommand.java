@@ -58,6 +58,8 @@ final class PeerQemuCommand implements Callable<Integer> {
     @Option(names = "--trials", defaultValue = "20", paramLabel = "N", description = "Trials per scenario (default ${DEFAULT-VALUE}).")
     int trials;
 
+    static final Duration DEFAULT_PAUSE = Duration.ofMillis(100);
+
     @Option(names = "--pause", defaultValue = "100ms", paramLabel = "D",
             description = "How long stop-cont stays stopped and snapshot stays saved, e.g. 100ms, 1s (default ${DEFAULT-VALUE}).")
     String pause;

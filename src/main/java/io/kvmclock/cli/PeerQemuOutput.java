@@ -15,6 +15,35 @@ import java.util.List;
 final class PeerQemuOutput {
     private PeerQemuOutput() {}
 
+    /** The demo's real-QEMU rows: measured, or why not. */
+    sealed interface Rows {
+        record Ran(PeerQemuResult result) implements Rows {}
+
+        record NotRun(String why) implements Rows {}
+    }
+
+    static ObjectNode toJson(Rows rows) {
+        return switch (rows) {
+            case Rows.Ran r -> toJson(r.result());
+            case Rows.NotRun n -> Json.object().put("notRun", n.why());
+        };
+    }
+
+    static void printText(PrintWriter out, Rows rows) {
+        switch (rows) {
+            case Rows.Ran r -> printText(out, r.result());
+            case Rows.NotRun n -> out.printf("real QEMU: not run: %s%n%n", n.why());
+        }
+        out.flush();
+    }
+
+    static String html(java.nio.file.Path dir, Rows rows) throws java.io.IOException {
+        return switch (rows) {
+            case Rows.Ran r -> io.kvmclock.peer.qemu.QemuReport.section(dir, r.result());
+            case Rows.NotRun n -> "<h2>Real QEMU</h2><p class='na'>not run: " + io.kvmclock.demo.ErrorChart.esc(n.why()) + "</p>\n";
+        };
+    }
+
     static ObjectNode toJson(PeerQemuResult r) {
         ObjectNode root = Json.object();
         root.putObject("qemu").put("version", r.qemuVersion()).put("path", r.qemuPath());

@@ -10,7 +10,6 @@ import io.kvmclock.peer.qemu.RealQemu;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -74,15 +73,10 @@ class PeerQemuCommandTest {
     @Test
     void aQemuThatRefusesKvmIsExit3AndLeavesNothing(@TempDir Path tmp) throws Exception {
         RealQemu.kvmOrSkip();
-        Path fake = tmp.resolve("qemu-system-x86_64");
-        Files.writeString(fake, """
-                #!/bin/sh
-                if [ "$1" = --version ]; then echo 'QEMU emulator version 7.2.22'; exit 0; fi
-                echo 'Could not access KVM kernel module: Permission denied' >&2
-                echo 'qemu-system-x86_64: failed to initialize kvm: Permission denied' >&2
-                exit 1
+        Path fake = RealQemu.failingAtStart(tmp, """
+                Could not access KVM kernel module: Permission denied
+                qemu-system-x86_64: failed to initialize kvm: Permission denied
                 """);
-        Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
         long before = leftovers();
         CliRun r = CliRun.of("peer", "qemu", "--qemu", fake.toString(), "--trials", "1");
         assertEquals(ExitCode.ENVIRONMENT, r.exitCode(), r.err());

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.kvmclock.peer.qemu.GuestClock.Beat;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,16 +48,10 @@ class QemuProcessTest {
 
     @Test
     void aQemuThatExitsAtStartIsOneLineAndLeavesNoDirectory(@TempDir Path tmp) throws Exception {
-        // A stand-in binary that answers --version like QEMU and then refuses to start, as QEMU does without KVM.
-        Path fake = tmp.resolve("qemu-system-x86_64");
-        Files.writeString(fake, """
-                #!/bin/sh
-                if [ "$1" = --version ]; then echo 'QEMU emulator version 7.2.22'; exit 0; fi
-                echo 'qemu-system-x86_64: warning: something harmless' >&2
-                echo 'qemu-system-x86_64: failed to initialize kvm: Permission denied' >&2
-                exit 1
+        Path fake = RealQemu.failingAtStart(tmp, """
+                qemu-system-x86_64: warning: something harmless
+                qemu-system-x86_64: failed to initialize kvm: Permission denied
                 """);
-        Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
         long before = leftovers();
         QemuException e = assertThrows(QemuException.class,
                 () -> QemuProcess.start(QemuProcess.Options.defaults().withQemu(fake)));
