@@ -37,7 +37,7 @@ public final class GuestClock {
         while (true) {
             long t0 = System.nanoTime();
             byte[] h = ram.read(Firmware.HEADER_GPA, Firmware.HEADER_SIZE);
-            long seqAfter = u32(ram.read(Firmware.HEADER_GPA + Firmware.OFF_HEARTBEAT_SEQ, 4), 0);
+            long seqAfter = heartbeatSeq();
             long t1 = System.nanoTime();
             Header hd = Header.decode(h);
             if (hd.ready() && (hd.heartbeatSeq() & 1) == 0 && hd.heartbeatSeq() == seqAfter) {
@@ -49,6 +49,16 @@ public final class GuestClock {
             }
             Thread.onSpinWait();
         }
+    }
+
+    /** The heartbeat sequence (one u32 store by the guest: readable at any time, stopped mid-publish too). */
+    public long heartbeatSeq() throws IOException {
+        return u32(ram.read(Firmware.HEADER_GPA + Firmware.OFF_HEARTBEAT_SEQ, 4), 0);
+    }
+
+    /** The number of gap events written so far (one u32 store, readable at any time). */
+    public long eventCount() throws IOException {
+        return u32(ram.read(Firmware.HEADER_GPA + Firmware.OFF_EVENT_COUNT, 4), 0);
     }
 
     /**

@@ -81,7 +81,7 @@ public final class QemuScenarios {
         q.qmp().clearEvents();
         q.qmp().execute("stop");
         Qmp.Event stop = event(q, "STOP");
-        long stoppedEvents = eventCount(clock);
+        long stoppedEvents = clock.eventCount();
         QemuProcess.sleep(pause);
         q.qmp().execute("cont");
         Qmp.Event resume = event(q, "RESUME");
@@ -97,7 +97,7 @@ public final class QemuScenarios {
             src.qmp().execute("migrate", Qmp.args().put("uri", dst.incomingUri()));
             long downtime = awaitMigration(src);
             Qmp.Event stop = event(src, "STOP");
-            long stoppedEvents = eventCount(clock);
+            long stoppedEvents = clock.eventCount();
             Qmp.Event resume = event(dst, "RESUME");
             GuestClock to = new GuestClock(dst.guestRam(GUEST_TIMEOUT));
             Observation o = observe(before, to, stoppedEvents, resume.timestampMicros() - stop.timestampMicros(),
@@ -116,7 +116,7 @@ public final class QemuScenarios {
             src.qmp().execute("migrate", Qmp.args().put("uri", "exec:cat > " + QemuProcess.shellQuoted(file)));
             long downtime = awaitMigration(src);
             Qmp.Event stop = event(src, "STOP");
-            long stoppedEvents = eventCount(clock);
+            long stoppedEvents = clock.eventCount();
             src.close(); // the source ends: the guest exists only in the file now
             QemuProcess.sleep(pause);
             QemuProcess dst = QemuProcess.start(options.withIncoming(new QemuProcess.Incoming.FromFile(file)));
@@ -155,11 +155,6 @@ public final class QemuScenarios {
         now = after.freshBeat(tscKhz, GUEST_TIMEOUT);
         return Observation.of(new Timed(before.hostNs(), before.sample()), new Timed(now.hostNs(), now.sample()),
                 g.before(), g.after(), tscKhz, pauseMicros, downtimeMs);
-    }
-
-    /** The guest's event count while it is stopped (a u32 the guest writes in one store). */
-    private static long eventCount(GuestClock clock) throws IOException {
-        return GuestClock.u32(clock.ram().read(Firmware.HEADER_GPA + Firmware.OFF_EVENT_COUNT, 4), 0);
     }
 
     private static Qmp.Event event(QemuProcess q, String name) {
