@@ -41,8 +41,8 @@ import picocli.CommandLine.Spec;
             "documented (KVM's documented TSC-offset algorithm), clock-guest (KVM_SET_CLOCK_GUEST, where the",
             "kernel has it), precise (ours: +-1 ns without CLOCK_GUEST).",
             "",
-            "On real KVM with qemu-system-x86_64 installed, real QEMU's stop/cont, live migration and snapshot",
-            "restore follow, measured from inside its guest beside the qemu method (`kvmclock peer qemu`)."
+            "On real KVM with qemu-system-x86_64 installed, real QEMU's stop/cont, live migration",
+            "and snapshot restore follow, measured inside its guest beside the qemu method (peer qemu)."
         },
         footer = {
             "",

@@ -11,8 +11,8 @@ import picocli.CommandLine.Spec;
         description = {
             "Measure a real VMM from inside its guest, beside the project's re-implementation of it.",
             "",
-            "The re-implementations in `demo` (qemu, firecracker, cloud-hypervisor) follow those VMMs' published",
-            "sequences; `peer` runs the real VMM and checks them against it."
+            "The re-implementations in `demo` (qemu, firecracker, cloud-hypervisor) follow",
+            "those VMMs' published sequences; `peer` runs the real VMM and checks them."
         },
         subcommands = {PeerQemuCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Examples:", "  kvmclock peer qemu", "  kvmclock peer qemu --scenarios migrate --trials 50 --json"})

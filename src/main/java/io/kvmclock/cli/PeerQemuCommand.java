@@ -25,18 +25,22 @@ import picocli.CommandLine.Spec;
         description = {
             "Real QEMU's stop/cont, live migration and snapshot restore, as its guest saw them.",
             "",
-            "Boots the project's clock firmware in qemu-system-x86_64 under KVM (the firmware enables kvmclock and",
-            "records every pause it sees: the last guest TSC + pvclock before it and the first after), drives QEMU",
-            "over QMP and reads the guest's samples from QEMU's memory. Scenarios:",
+            "Boots the project's clock firmware in qemu-system-x86_64 under KVM. The firmware",
+            "enables kvmclock and records every pause it sees (the last guest TSC + pvclock",
+            "before it and the first after); QEMU is driven over QMP and the samples are read",
+            "from QEMU's memory. Scenarios:",
             "  stop-cont  QMP stop, the pause, cont;",
-            "  migrate    live migration to a second QEMU (-incoming on a unix socket);",
-            "  snapshot   migrate to a file (exec:cat > F), end the source, the pause, a new QEMU loads the file.",
-            "Per trial: kvmclock error (the function after minus before at the same guest TSC), TSC error and",
-            "kvmclock against host time elapsed (0 = kept running, minus the pause = frozen), the pause the host",
-            "saw (QEMU's STOP to RESUME events), QEMU's reported downtime, backward steps.",
+            "  migrate    live migration to a second QEMU (-incoming, a unix socket);",
+            "  snapshot   migrate to a file (exec:cat > F), end the source, the pause,",
+            "             a new QEMU loads the file.",
+            "Per trial: the kvmclock error (the function after minus before, at the same",
+            "guest TSC); the TSC and the kvmclock against host time elapsed (0 = kept",
+            "running, minus the pause = frozen); the pause the host saw (QEMU's STOP to",
+            "RESUME events); QEMU's reported downtime; backward steps.",
             "",
-            "Beside each scenario the project's `qemu` restore method runs on the project's own VMM with the",
-            "same blackouts, and a verdict says whether it behaves as real QEMU did (rule in docs/qemu-peer.md)."
+            "Beside each scenario the project's `qemu` restore method runs on the project's",
+            "own VMM with the same pauses, and a verdict says whether it behaves as real",
+            "QEMU did (the rule is printed with the results; docs/qemu-peer.md)."
         },
         footer = {
             "",
@@ -46,8 +50,9 @@ import picocli.CommandLine.Spec;
             "  kvmclock peer qemu --qemu /usr/local/bin/qemu-system-x86_64 --json",
             "  kvmclock peer qemu --report /tmp/qemu-peer",
             "",
-            "Needs qemu-system-x86_64 (Debian: apt-get install --no-install-recommends qemu-system-x86), /dev/kvm,",
-            "and access to QEMU's memory (/proc/PID/mem: root, or ptrace allowed). Exit 3 when one is missing."
+            "Needs qemu-system-x86_64 (Debian: apt-get install --no-install-recommends",
+            "qemu-system-x86), /dev/kvm, and access to QEMU's memory (/proc/PID/mem: root,",
+            "or ptrace allowed). Exit 3 when one is missing, 1 when QEMU fails."
         })
 final class PeerQemuCommand implements Callable<Integer> {
 
