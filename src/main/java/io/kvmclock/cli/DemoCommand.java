@@ -96,8 +96,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--qemu", paramLabel = "PATH", description = "QEMU for the real-QEMU rows (default: qemu-system-x86_64 on PATH).")
     Path qemu;
 
-    @Option(names = "--qemu-trials", defaultValue = "20", paramLabel = "N",
-            description = "Trials per real-QEMU scenario (default ${DEFAULT-VALUE}; see `kvmclock peer qemu`).")
+    @Option(names = "--qemu-trials", defaultValue = "10", paramLabel = "N",
+            description = "Trials per real-QEMU scenario (default ${DEFAULT-VALUE}, about 30 s here; `kvmclock peer qemu` for more).")
     int qemuTrials;
 
     @Option(names = "--report", paramLabel = "DIR", description = "Write an HTML page with charts of each method's errors to DIR.")

@@ -136,8 +136,8 @@ public final class QemuScenarios {
     }
 
     /**
-     * The trial's observation once the guest runs again: its first gap event after the stop holds the last
-     * sample before the pause and the first after it.
+     * The trial's observation once the guest runs again: the pause's gap event ({@link #pauseOf}) holds the
+     * last sample before the pause and the first after it.
      */
     private Observation observe(Beat before, GuestClock after, long stoppedEvents, long pauseMicros,
                                        OptionalLong downtimeMs) throws IOException {
@@ -151,10 +151,20 @@ public final class QemuScenarios {
             Thread.onSpinWait();
             now = after.beat();
         }
-        Gap g = after.gaps(stoppedEvents, stoppedEvents + 1).getFirst();
         now = after.freshBeat(tscKhz, GUEST_TIMEOUT);
+        Gap g = pauseOf(after.gaps(stoppedEvents, now.eventCount()));
         return Observation.of(new Timed(before.hostNs(), before.sample()), new Timed(now.hostNs(), now.sample()),
                 g.before(), g.after(), tscKhz, pauseMicros, downtimeMs);
+    }
+
+    /**
+     * The pause among the events written since the stop: the first across which the pvclock changed (QEMU
+     * calls KVM_SET_CLOCK before the guest runs again), else the longest. Usually the first event is the
+     * pause; not when the guest was stopped while writing an event for an earlier gap (a preemption).
+     */
+    static Gap pauseOf(List<Gap> since) {
+        return since.stream().filter(Gap::pvclockChanged).findFirst()
+                .orElseGet(() -> since.stream().max(java.util.Comparator.comparingLong(Gap::tscCycles)).orElseThrow());
     }
 
     private static Qmp.Event event(QemuProcess q, String name) {

@@ -47,4 +47,16 @@ class ObservationTest {
         assertTrue(o.steppedBackwards());
         assertTrue(o.kvmclockErrorNs() < 0);
     }
+
+    @Test
+    void thePauseIsTheGapAcrossWhichThePvclockChangedNotAnEarlierPreemption() {
+        PvclockTimeInfo a = PvclockTimeInfo.of(2, 0, 0, SCALE, 1);
+        PvclockTimeInfo b = PvclockTimeInfo.of(4, 900_000_000, 5, SCALE, 3);
+        Firmware.Gap preemption = new Firmware.Gap(7, new Sample(100, a), new Sample(9_000_100, a));
+        Firmware.Gap pause = new Firmware.Gap(8, new Sample(9_000_200, a), new Sample(900_000_100, b));
+        Firmware.Gap later = new Firmware.Gap(9, new Sample(900_000_200, b), new Sample(999_000_000, b));
+        assertEquals(pause, QemuScenarios.pauseOf(java.util.List.of(preemption, pause, later)));
+        // without a pvclock change (a host that kept the function), the longest gap
+        assertEquals(later, QemuScenarios.pauseOf(java.util.List.of(preemption, later)));
+    }
 }
