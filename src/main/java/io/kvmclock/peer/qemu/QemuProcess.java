@@ -140,8 +140,23 @@ public final class QemuProcess implements AutoCloseable {
         return Optional.empty();
     }
 
-    /** The version {@code qemu --version} prints (e.g. 7.2.22), or an environment error when it cannot run. */
+    private static final java.util.Map<Path, String> VERSIONS = new ConcurrentHashMap<>();
+
+    /**
+     * The version {@code qemu --version} prints (e.g. 7.2.22), or an environment error when it cannot run.
+     * Asked once per binary: a snapshot restore's pause includes starting QEMU, and must not include this too.
+     */
     public static String version(Path qemu) {
+        String known = VERSIONS.get(qemu);
+        if (known != null) {
+            return known;
+        }
+        String v = askVersion(qemu);
+        VERSIONS.put(qemu, v);
+        return v;
+    }
+
+    private static String askVersion(Path qemu) {
         if (!Files.isExecutable(qemu)) {
             throw QemuException.environment(qemu + " is not an executable QEMU: install qemu-system-x86 "
                     + "(apt-get install --no-install-recommends qemu-system-x86) or pass --qemu PATH");

@@ -30,10 +30,13 @@ public final class Reimplementation {
 
     public static final RestoreMethod METHOD = new QemuMethod();
 
+    /** Unrecorded trials first: the very first (a cold JIT, a cold VM path) only warms up, the rest measure the method's own work. */
+    private static final int WARM_UP = 3;
+
     /**
      * One trial per entry of {@code blackoutsNs}, each keeping the guest out for that long in all: the method's
      * own work (a fresh VM, the restore, the first run) counts towards it, so the time it is kept waiting is
-     * the blackout minus the median of that work so far (measured first by one unrecorded warm-up trial).
+     * the blackout minus the median of that work so far (measured first by unrecorded warm-up trials).
      */
     /**
      * When QEMU saves the guest's clock (hw/i386/kvm/clock.c): at the stop, where the vm-state handler reads
@@ -64,8 +67,11 @@ public final class Reimplementation {
             booted.vm().close();
             throw e;
         }
-        overheads.add(t.observation().pauseMicros() * 1000);
         try {
+            for (int w = 1; w < WARM_UP; w++) {
+                t = trial(hv, t.guest(), save, 0);
+                overheads.add(t.observation().pauseMicros() * 1000);
+            }
             for (int i = 0; i < blackoutsNs.size(); i++) {
                 progress.update(label, i + 1, blackoutsNs.size());
                 long overhead = Summary.of(overheads.stream().mapToLong(Long::longValue).toArray()).median();
