@@ -147,13 +147,7 @@ public final class QemuProcess implements AutoCloseable {
      * Asked once per binary: a snapshot restore's pause includes starting QEMU, and must not include this too.
      */
     public static String version(Path qemu) {
-        String known = VERSIONS.get(qemu);
-        if (known != null) {
-            return known;
-        }
-        String v = askVersion(qemu);
-        VERSIONS.put(qemu, v);
-        return v;
+        return VERSIONS.computeIfAbsent(qemu, QemuProcess::askVersion);
     }
 
     private static String askVersion(Path qemu) {
