@@ -20,13 +20,14 @@ final class Backends {
 
     /** Model hosts for --sim-host: this machine (kvm_pvm), the same with kvm_intel, or with CLOCK_GUEST and VMX scaling. */
     enum SimHost {
-        thismachine, kvmintel, clockguest;
+        thismachine, kvmintel, clockguest, v6;
 
         SimHostConfig config() {
             return switch (this) {
                 case thismachine -> SimHostConfig.thisMachine();
                 case kvmintel -> SimHostConfig.kvmIntel();
                 case clockguest -> SimHostConfig.clockGuestHost();
+                case v6 -> SimHostConfig.v6Host();
             };
         }
     }

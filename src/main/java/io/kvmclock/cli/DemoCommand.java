@@ -38,8 +38,10 @@ import picocli.CommandLine.Spec;
             "(c) guest kvmclock minus host reference time after resume; (d) restore wall time. Median, p99, max.",
             "",
             "Methods: qemu, firecracker, firecracker-realtime, cloud-hypervisor (what those VMMs do today),",
-            "documented (KVM's documented TSC-offset algorithm), clock-guest (KVM_SET_CLOCK_GUEST, where the",
-            "kernel has it), precise (ours: +-1 ns without CLOCK_GUEST).",
+            "documented (KVM's documented TSC-offset algorithm, 2021 text), documented-v6 (the v6 series' rewrite:",
+            "KVM_VCPU_TSC_SCALE, KVM_SET_CLOCK_GUEST, else KVM_SET_CLOCK(REALTIME), saying so), clock-guest",
+            "(KVM_SET_CLOCK_GUEST, where the kernel has it), precise (ours: +-1 ns without CLOCK_GUEST).",
+            "Each method's notes (why it fell back, what it could not do as written) follow its numbers.",
             "",
             "On real KVM with qemu-system-x86_64 installed, real QEMU's stop/cont, live migration",
             "and snapshot restore follow, measured inside its guest beside the qemu method (peer qemu)."
@@ -52,6 +54,7 @@ import picocli.CommandLine.Spec;
             "  kvmclock demo --backend sim --json",
             "  kvmclock demo --no-qemu --methods precise,qemu",
             "  kvmclock demo --backend sim --sim-host clockguest --methods clock-guest,precise",
+            "  kvmclock demo --backend sim --sim-host v6 --methods documented-v6,clock-guest,precise",
             "  kvmclock demo --backend sim --sim-host clockguest --sim-peer-khz 2995200 --trials 20"
         })
 final class DemoCommand implements Callable<Integer> {
@@ -75,7 +78,9 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--sim-host", defaultValue = "thismachine", paramLabel = "H",
             description = "Model host for the sim backend: thismachine (kvm_pvm: TSC writes ignored), kvmintel (TSC writes honoured), "
-                    + "clockguest (kvm_intel with VMX TSC scaling and KVM_[GS]ET_CLOCK_GUEST) (default ${DEFAULT-VALUE}).")
+                    + "clockguest (kvm_intel with VMX TSC scaling and KVM_[GS]ET_CLOCK_GUEST), "
+                    + "v6 (clockguest with the v6 series: KVM_VCPU_TSC_SCALE, v6 CLOCK_GUEST checks, master clock with "
+                    + "per-vCPU offsets) (default ${DEFAULT-VALUE}).")
     Backends.SimHost simHost;
 
     @Option(names = "--sim-peer-khz", paramLabel = "KHZ", converter = FrequencyConverter.class,
@@ -222,6 +227,8 @@ final class DemoCommand implements Callable<Integer> {
             j.put("steppedBackwards", m.backwards());
             j.put("failures", m.failures());
             j.put("fallbacks", m.fallbacks());
+            ArrayNode notes = j.putArray("notes");
+            m.notes().forEach((note, n) -> notes.addObject().put("note", note).put("trials", n));
         }
         if (index != null) {
             root.put("report", index.toString());
@@ -253,11 +260,27 @@ final class DemoCommand implements Callable<Integer> {
             if (m.name().equals("precise")) {
                 row(out, "SET_CLOCK rounds", Summary.of(m.rounds()));
             }
-            out.printf("  within 1 ns: %.1f %%   stepped backwards: %d/%d   failed: %d%s%n%n", 100 * m.shareWithin(1),
+            out.printf("  within 1 ns: %.1f %%   stepped backwards: %d/%d   failed: %d%s%n", 100 * m.shareWithin(1),
                     m.backwards(), m.trials().size(), m.failures(),
                     m.fallbacks() > 0 ? "   FELL BACK: " + m.fallbacks() : "");
+            printNotes(out, m);
+            out.println();
         }
         out.flush();
+    }
+
+    static final int MAX_NOTES_SHOWN = 4;
+
+    /** The method's own notes (why it fell back, what it could not do as written), most frequent first. */
+    private static void printNotes(PrintWriter out, MethodResult m) {
+        var notes = m.notes().entrySet().stream()
+                .sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed()).toList();
+        for (var e : notes.subList(0, Math.min(MAX_NOTES_SHOWN, notes.size()))) {
+            out.printf("  note (%d/%d trials): %s%n", e.getValue(), m.trials().size(), e.getKey());
+        }
+        if (notes.size() > MAX_NOTES_SHOWN) {
+            out.printf("  ... %d more distinct notes (--json lists them all)%n", notes.size() - MAX_NOTES_SHOWN);
+        }
     }
 
     private static void row(PrintWriter out, String label, Summary s) {

@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.hv.ClockData;
+import io.kvmclock.hv.Errno;
 import io.kvmclock.hv.HostInfo;
+import io.kvmclock.hv.HvException;
+import io.kvmclock.hv.TscScale;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.Vm;
@@ -29,7 +32,9 @@ import picocli.CommandLine.Model.CommandSpec;
             "Probe this host's KVM clock support on real /dev/kvm: kernel, KVM API version and vendor module, the",
             "clock capabilities, whether KVM_[GS]ET_CLOCK_GUEST exist, the host tsc_khz and clocksource; then boot",
             "the clock guest, check that the master clock engages, read the guest's pvclock and check that its",
-            "mul/shift equal kvm_get_time_scale(1e9, vCPU tsc_khz * 1000)."
+            "mul/shift equal kvm_get_time_scale(1e9, vCPU tsc_khz * 1000). It also asks the guest's vCPU for",
+            "KVM_VCPU_TSC_SCALE (the v6 series' read-only scaling ratio; JSON tscScaleAttribute, with the errno when",
+            "the kernel refuses: ENXIO without TSC control or before the series)."
         },
         footer = {
             "",
@@ -48,9 +53,25 @@ final class ProbeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** KVM_GET_DEVICE_ATTR(KVM_VCPU_TSC_SCALE) on the guest's vCPU: the ratio, or the errno it was refused with. */
+    sealed interface ScaleAnswer {
+        record Read(TscScale scale) implements ScaleAnswer {}
+
+        record Refused(int errno) implements ScaleAnswer {}
+
+        static ScaleAnswer of(Vcpu v) {
+            try {
+                return new Read(v.getTscScale());
+            } catch (HvException e) {
+                return new Refused(e.errno());
+            }
+        }
+    }
+
     /** What one probe found. */
     record Result(HostInfo host, String vendorModule, ClockCapabilities caps, boolean masterClock, int clockFlags,
-                  long vcpuTscKhz, PvclockTimeInfo pvclock, TimeScale predicted, boolean tscOffsetWritable) {
+                  long vcpuTscKhz, PvclockTimeInfo pvclock, TimeScale predicted, boolean tscOffsetWritable,
+                  ScaleAnswer tscScale) {
         boolean selfCheck() {
             return pvclock.scale().equals(predicted);
         }
@@ -83,7 +104,7 @@ final class ProbeCommand implements Callable<Integer> {
             long khz = g.vcpu().getTscKhz();
             boolean master = clock.has(ClockData.TSC_STABLE) && p.tscStable();
             return new Result(host, vendorModule(), caps, master, clock.flags(), khz, p, TimeScale.forGuestKhz(khz),
-                    caps.vcpuAttributes() && tscOffsetWritable(hv));
+                    caps.vcpuAttributes() && tscOffsetWritable(hv), ScaleAnswer.of(g.vcpu()));
         }
     }
 
@@ -124,6 +145,17 @@ final class ProbeCommand implements Callable<Integer> {
         root.put("masterClock", r.masterClock());
         root.put("getClockFlags", r.clockFlags());
         root.put("tscOffsetWritable", r.tscOffsetWritable());
+        switch (r.tscScale()) {
+            case ScaleAnswer.Read read -> {
+                root.put("tscScaleAttribute", true);
+                Json.putUnsigned(root.putObject("tscScale"), "tscRatio", read.scale().tscRatio())
+                        .put("tscFracBits", read.scale().tscFracBits());
+            }
+            case ScaleAnswer.Refused no -> {
+                root.put("tscScaleAttribute", false);
+                root.put("tscScaleErrno", Errno.describe(no.errno()));
+            }
+        }
         ObjectNode pv = root.putObject("pvclock");
         pv.put("version", r.pvclock().version());
         Json.putUnsigned(pv, "tscTimestamp", r.pvclock().tscTimestamp());
@@ -149,6 +181,11 @@ final class ProbeCommand implements Callable<Integer> {
                 .row("VM_TSC_CONTROL", yes(c.vmTscControl()), "VM-scope KVM_SET_TSC_KHZ")
                 .row("KVMCLOCK_CTRL", yes(c.kvmclockCtrl()), "")
                 .row("VCPU_ATTRIBUTES", yes(c.vcpuAttributes()), "KVM_VCPU_TSC_OFFSET")
+                .row("TSC_SCALE attribute", yes(r.tscScale() instanceof ScaleAnswer.Read), switch (r.tscScale()) {
+                    case ScaleAnswer.Read read -> String.format("ratio 0x%x, %d fractional bits", read.scale().tscRatio(),
+                            read.scale().tscFracBits());
+                    case ScaleAnswer.Refused no -> "KVM_VCPU_TSC_SCALE (v6 series): " + Errno.describe(no.errno());
+                })
                 .row("TSC offset writable", yes(r.tscOffsetWritable()), r.tscOffsetWritable() ? "" : "writes accepted and ignored")
                 .row("CLOCK_GUEST", yes(c.clockGuest()), c.clockGuest() ? "KVM_[GS]ET_CLOCK_GUEST present"
                         : r.masterClock() ? "kernel lacks KVM_[GS]ET_CLOCK_GUEST (EINVAL with the master clock on)"

@@ -3,6 +3,7 @@ package io.kvmclock.demo;
 import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
 import io.kvmclock.restore.ClockCapture;
@@ -121,7 +122,7 @@ public final class DemoRunner {
             hv.elapse(downtimeNs);
         }
         Vm vm = hv.createVm(VmConfig.defaults());
-        ClockGuest dst = ClockGuest.resume(vm, vm.createVcpu(0), image);
+        ClockGuest dst = ClockGuest.resume(vm, createVcpu(hv, vm, m, saved), image);
         Restored r = restoreAndMeasure(hv, m, saved, kLast, dst);
         if (!r.result().ok()) {
             dst.vm().close();
@@ -129,6 +130,12 @@ public final class DemoRunner {
         }
         src.vm().close();
         return new Outcome(dst, r.result());
+    }
+
+    /** The destination's vCPU 0, created after what {@code m} does to the VM before its vCPUs exist. */
+    public static Vcpu createVcpu(Hypervisor hv, Vm vm, RestoreMethod m, ClockState saved) {
+        m.beforeVcpus(hv, vm, saved);
+        return vm.createVcpu(0);
     }
 
     /** A restore's outcome as the guest saw it. */
@@ -170,6 +177,7 @@ public final class DemoRunner {
         long guestNow = after.read(rate.scale(now.hostTsc()) + offset);
         long reference = saved.clock().clock() + (now.realtime() - saved.clock().realtime());
         long c = guestNow - reference;
-        return new Restored(new TrialResult(a, b, c, micros, backwards, report.rounds(), report.fellBack(), rate.scaled(), null), report);
+        return new Restored(new TrialResult(a, b, c, micros, backwards, report.rounds(), report.fellBack(), rate.scaled(), null,
+                report.notes()), report);
     }
 }

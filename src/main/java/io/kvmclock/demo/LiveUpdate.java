@@ -80,7 +80,7 @@ public final class LiveUpdate {
         ClockGuest.Snapshot snap = ClockGuest.Snapshot.fromBytes(Files.readAllBytes(dir.resolve(CPU)));
         Vm vm = hv.createVm(new VmConfig(bytes, Optional.of(memory)));
         try {
-            ClockGuest guest = ClockGuest.resume(vm, vm.createVcpu(0), snap);
+            ClockGuest guest = ClockGuest.resume(vm, DemoRunner.createVcpu(hv, vm, method, saved), snap);
             return DemoRunner.restoreAndMeasure(hv, method, saved, kLast, guest);
         } finally {
             vm.close();

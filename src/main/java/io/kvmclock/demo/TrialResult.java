@@ -1,5 +1,7 @@
 package io.kvmclock.demo;
 
+import java.util.List;
+
 /**
  * One live update as the guest saw it.
  * <ul>
@@ -14,15 +16,20 @@ package io.kvmclock.demo;
  *   <li>{@code steppedBackwards}: the first kvmclock reading after resume was below the last one before;</li>
  *   <li>{@code fellBack}: the method could not do what it is for here and used its fallback (see its notes);</li>
  *   <li>{@code tscScaled}: the guest TSC ran scaled on the destination (guest = scale(host) + offset);
- *       (b) and (c) account for it.</li>
+ *       (b) and (c) account for it;</li>
+ *   <li>{@code notes}: what the method said it did (its RestoreReport notes), e.g. why it fell back.</li>
  * </ul>
  */
 public record TrialResult(long kvmclockErrorNs, long tscErrorCycles, long hostTimeErrorNs, long restoreMicros,
                           boolean steppedBackwards, int rounds, boolean fellBack, boolean tscScaled,
-                          String failure) {
+                          String failure, List<String> notes) {
+
+    public TrialResult {
+        notes = List.copyOf(notes);
+    }
 
     public static TrialResult failed(String why, long restoreMicros) {
-        return new TrialResult(0, 0, 0, restoreMicros, false, 0, false, false, why);
+        return new TrialResult(0, 0, 0, restoreMicros, false, 0, false, false, why, List.of());
     }
 
     public boolean ok() {

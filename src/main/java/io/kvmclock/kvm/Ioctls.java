@@ -101,6 +101,9 @@ final class Ioctls {
 
     static final int KVM_VCPU_TSC_CTRL = 0;
     static final int KVM_VCPU_TSC_OFFSET = 0;
+    // KVM_[GS|HAS]_DEVICE_ATTR on a vCPU fd, KVM_CAP_VCPU_ATTRIBUTES and TSC control (kvm_caps.has_tsc_control,
+    // which KVM_CAP_TSC_CONTROL reports); read-only; v6 series patch 09, not in 6.18 (ENXIO either way)
+    static final int KVM_VCPU_TSC_SCALE = 1;
 
     static final int KVM_EXIT_IO = 2;
     static final int KVM_EXIT_HLT = 5;

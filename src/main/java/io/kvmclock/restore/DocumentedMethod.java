@@ -33,7 +33,7 @@ public record DocumentedMethod() implements RestoreMethod {
 
     @Override
     public String unsupportedReason(io.kvmclock.hv.ClockCapabilities caps) {
-        return caps.vcpuAttributes() ? null : "needs KVM_CAP_VCPU_ATTRIBUTES (the TSC offset attribute)";
+        return Offsets.needsOffsetAttribute(caps);
     }
 
     @Override
@@ -44,8 +44,7 @@ public record DocumentedMethod() implements RestoreMethod {
         ClockData now = t.vm().getClock();
         for (int i = 0; i < t.vcpus().size(); i++) {
             var v = saved.vcpus().get(i);
-            long dk = now.clock() - s.clock();
-            long cycles = dk >= 0 ? Units.nsToCycles(dk, v.tscKhz()) : -Units.nsToCycles(-dk, v.tscKhz());
+            long cycles = Units.nsToCyclesSigned(now.clock() - s.clock(), v.tscKhz());
             t.vcpus().get(i).setTscOffset(s.hostTsc() + v.tscOffset() + cycles - now.hostTsc());
         }
         return RestoreReport.simple(name(), List.of());

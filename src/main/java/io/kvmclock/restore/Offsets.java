@@ -8,6 +8,11 @@ import io.kvmclock.state.ClockState;
 final class Offsets {
     private Offsets() {}
 
+    /** The unsupported reason of every method that writes KVM_VCPU_TSC_OFFSET: null where the attribute exists. */
+    static String needsOffsetAttribute(io.kvmclock.hv.ClockCapabilities caps) {
+        return caps.vcpuAttributes() ? null : "needs KVM_CAP_VCPU_ATTRIBUTES (the TSC offset attribute)";
+    }
+
     static ClockData apply(RestoreTarget t, ClockState saved, TscPlan plan) {
         ClockData now = engageMasterClock(t, saved);
         apply(t, saved, plan, now, false);

@@ -1,6 +1,8 @@
 package io.kvmclock.restore;
 
 import io.kvmclock.hv.ClockCapabilities;
+import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.hv.Vm;
 import io.kvmclock.state.ClockState;
 
 /**
@@ -9,7 +11,8 @@ import io.kvmclock.state.ClockState;
  * numbers are what users get today.
  */
 public sealed interface RestoreMethod
-        permits QemuMethod, FirecrackerMethod, CloudHypervisorMethod, DocumentedMethod, ClockGuestMethod, PreciseMethod {
+        permits QemuMethod, FirecrackerMethod, CloudHypervisorMethod, DocumentedMethod, DocumentedV6Method,
+        ClockGuestMethod, PreciseMethod {
 
     String name();
 
@@ -26,6 +29,12 @@ public sealed interface RestoreMethod
     default String unsupportedReason(ClockCapabilities caps) {
         return null;
     }
+
+    /**
+     * What the method does to the destination VM before its vCPUs are created (the v6 algorithm's VM-scope
+     * KVM_SET_TSC_KHZ); nothing by default. The caller then creates the vCPUs and calls {@link #restore}.
+     */
+    default void beforeVcpus(Hypervisor hv, Vm vm, ClockState saved) {}
 
     RestoreReport restore(RestoreTarget target, ClockState saved);
 }

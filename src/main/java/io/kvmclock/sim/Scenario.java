@@ -28,7 +28,7 @@ import java.util.Set;
  *   "guest": { "vcpus": 1, "tscKhz": 2100000 },   vCPUs at start; guest TSC kHz (default host's)
  *   "events": [ EVENT, ... ]
  * }
- * HOST = { "preset": "this-machine" | "kvm-intel" | "clock-guest" | "ideal",
+ * HOST = { "preset": "this-machine" | "kvm-intel" | "clock-guest" | "v6" | "ideal",
  *          "name", "tscKhz", "tscHz" (true frequency; default tscKhz*1000), "tscAtStart",
  *          "tscScaling": "none" | "vmx" | "svm", "clockGuest": bool, "vmTscControl": bool, "tscWritesIgnored": bool,
  *          "hotplugForcesMasterclockUpdate": bool, "kvmclockPeriodicSync": bool,
@@ -241,9 +241,10 @@ public record Scenario(String name, String description, long seed, long duration
             case "this-machine" -> SimHostConfig.thisMachine();
             case "kvm-intel" -> SimHostConfig.kvmIntel();
             case "clock-guest" -> SimHostConfig.clockGuestHost();
+            case "v6" -> SimHostConfig.v6Host();
             case "ideal" -> SimHostConfig.ideal(2_100_000);
             default -> throw new ScenarioException(where + ".preset \"" + preset
-                    + "\" is unknown (use this-machine, kvm-intel, clock-guest or ideal)");
+                    + "\" is unknown (use this-machine, kvm-intel, clock-guest, v6 or ideal)");
         };
         try {
             if (h.has("name")) {

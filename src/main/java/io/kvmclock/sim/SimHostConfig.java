@@ -29,12 +29,17 @@ import java.util.Optional;
  * @param maxVcpus        KVM_MAX_VCPUS
  * @param latency         modelled ioctl latencies
  * @param kernel          the uname release reported in HostInfo
+ * @param v6Series        KVM as the "Cleaning up the KVM clock mess" v6 series leaves it (docs/v6-series.md):
+ *                        KVM_VCPU_TSC_SCALE, the v6 KVM_[GS]ET_CLOCK_GUEST checks, a master clock that needs
+ *                        matching TSC frequencies only, and the v6 rules for when a vCPU takes a clock update;
+ *                        false is 6.18 (with the v5 CLOCK_GUEST ioctls where {@code clockGuest} is set)
  */
 public record SimHostConfig(String name, long tscKhz, long tscHz, long tscAtStart, long rawAtStartNs,
                             long bootOffsetNs, long realtimeAtStartNs, Optional<TscScaling> tscScaling,
                             boolean vmTscControl, boolean clockGuest, boolean tscWritesIgnored, boolean tscClocksource,
                             boolean hotplugForcesMasterclockUpdate, boolean kvmclockPeriodicSync,
-                            long masterclockSyncPeriodS, int maxVcpus, Latency latency, String kernel) {
+                            long masterclockSyncPeriodS, int maxVcpus, Latency latency, String kernel,
+                            boolean v6Series) {
 
     /** 2026-11-21T00:00:00Z. */
     public static final long DEFAULT_REALTIME_NS = 1_795_219_200_000_000_000L;
@@ -50,6 +55,17 @@ public record SimHostConfig(String name, long tscKhz, long tscHz, long tscAtStar
         if (rawAtStartNs < 0 || bootOffsetNs < 0 || masterclockSyncPeriodS < 0 || maxVcpus < 1) {
             throw new IllegalArgumentException("host clock values and periods must not be negative");
         }
+    }
+
+    /** A 6.18 host (no v6 series): the presets below were written before the series existed. */
+    public SimHostConfig(String name, long tscKhz, long tscHz, long tscAtStart, long rawAtStartNs,
+                         long bootOffsetNs, long realtimeAtStartNs, Optional<TscScaling> tscScaling,
+                         boolean vmTscControl, boolean clockGuest, boolean tscWritesIgnored, boolean tscClocksource,
+                         boolean hotplugForcesMasterclockUpdate, boolean kvmclockPeriodicSync,
+                         long masterclockSyncPeriodS, int maxVcpus, Latency latency, String kernel) {
+        this(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs, tscScaling, vmTscControl,
+                clockGuest, tscWritesIgnored, tscClocksource, hotplugForcesMasterclockUpdate, kvmclockPeriodicSync,
+                masterclockSyncPeriodS, maxVcpus, latency, kernel, false);
     }
 
     /**
@@ -83,6 +99,14 @@ public record SimHostConfig(String name, long tscKhz, long tscHz, long tscAtStar
      */
     public static SimHostConfig clockGuestHost() {
         return kvmIntel().withName("clock-guest").withScaling(Optional.of(TscScaling.VMX)).withClockGuest(true);
+    }
+
+    /**
+     * The clock-guest host with the v6 series applied (docs/v6-series.md): kvm_intel, VMX TSC scaling,
+     * KVM_VCPU_TSC_SCALE, the v6 CLOCK_GUEST checks, the master clock on with per-vCPU TSC offsets.
+     */
+    public static SimHostConfig v6Host() {
+        return clockGuestHost().withName("v6").withKernel("6.18.44-v6-sim").withV6Series(true);
     }
 
     /** A host with a given calibrated and true frequency, VMX scaling and the CLOCK_GUEST ioctls, no latency. */
@@ -150,6 +174,14 @@ public record SimHostConfig(String name, long tscKhz, long tscHz, long tscAtStar
         return edit(e -> e.latency = l);
     }
 
+    public SimHostConfig withKernel(String release) {
+        return edit(e -> e.kernel = release);
+    }
+
+    public SimHostConfig withV6Series(boolean on) {
+        return edit(e -> e.v6Series = on);
+    }
+
     /** A copy with some fields changed: every {@code with...} method goes through here, so a new field is added once. */
     private SimHostConfig edit(java.util.function.Consumer<Edit> change) {
         Edit e = new Edit(this);
@@ -177,6 +209,7 @@ public record SimHostConfig(String name, long tscKhz, long tscHz, long tscAtStar
         int maxVcpus;
         Latency latency;
         String kernel;
+        boolean v6Series;
 
         Edit(SimHostConfig c) {
             name = c.name;
@@ -197,12 +230,14 @@ public record SimHostConfig(String name, long tscKhz, long tscHz, long tscAtStar
             maxVcpus = c.maxVcpus;
             latency = c.latency;
             kernel = c.kernel;
+            v6Series = c.v6Series;
         }
 
         SimHostConfig build() {
             return new SimHostConfig(name, tscKhz, tscHz, tscAtStart, rawAtStartNs, bootOffsetNs, realtimeAtStartNs,
                     tscScaling, vmTscControl, clockGuest, tscWritesIgnored, tscClocksource,
-                    hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel);
+                    hotplugForcesMasterclockUpdate, kvmclockPeriodicSync, masterclockSyncPeriodS, maxVcpus, latency, kernel,
+                    v6Series);
         }
     }
 }

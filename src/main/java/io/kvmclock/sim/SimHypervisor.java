@@ -45,6 +45,15 @@ public final class SimHypervisor implements Hypervisor {
     }
 
     /**
+     * A host built like this one but with a TSC at {@code tscKhz} (true rate equal), its TSC elsewhere and its
+     * CLOCK_REALTIME in sync with this host's now: a migration destination at another TSC rate.
+     */
+    public SimHypervisor peerAt(long tscKhz) {
+        return peer(host.config.withName(host.config.name() + "-peer-" + tscKhz).withTsc(tscKhz, tscKhz * 1000)
+                .withTscAtStart(7_000_000_000_000L).withRealtimeAtStart(host.realtimeNs()));
+    }
+
+    /**
      * kexec into a new kernel: every VM ends, {@code downtimeNs} pass, the TSC kept counting; the new kernel
      * calibrates {@code newTscKhz} (pass {@code host().tscKhz()} to model keeping the old value) and its raw
      * clock starts again from {@code rawAfterBootNs}.

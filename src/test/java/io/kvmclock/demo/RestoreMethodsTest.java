@@ -116,8 +116,7 @@ class RestoreMethodsTest {
     void acrossTscFrequenciesClockGuestAndPreciseKeepTheFunction() {
         SimHostConfig home = SimHostConfig.clockGuestHost();
         try (SimHypervisor hv = SimHypervisor.create(home, 23)) {
-            Hypervisor other = hv.peer(home.withName("peer").withTsc(2_995_200, 2_995_200_000L)
-                    .withTscAtStart(7_000_000_000_000L).withRealtimeAtStart(hv.simHost().realtimeNs()));
+            Hypervisor other = hv.peerAt(2_995_200);
             // four migrations, 2.1 -> 2.9952 -> 2.1 ... GHz: on the faster host the guest TSC runs scaled
             MethodResult cg = new DemoRunner(hv, 4, 0, QUIET).withPeer(other).runMethod(new ClockGuestMethod(DowntimePolicy.ADVANCE));
             assertNeverBackwards(cg);

@@ -55,6 +55,13 @@ class IoctlsTest {
     }
 
     @Test
+    void tscCtrlAttributes() {
+        assertEquals(0, Ioctls.KVM_VCPU_TSC_CTRL);
+        assertEquals(0, Ioctls.KVM_VCPU_TSC_OFFSET);
+        assertEquals(1, Ioctls.KVM_VCPU_TSC_SCALE, "v6 patch 09, arch/x86/include/uapi/asm/kvm.h");
+    }
+
+    @Test
     void sizeMustFitFourteenBits() {
         assertThrows(IllegalArgumentException.class, () -> Ioctls.ioc(2, Ioctls.KVMIO, 1, 1 << 14));
     }
