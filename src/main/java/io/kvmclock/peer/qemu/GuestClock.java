@@ -11,7 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** The host side of the firmware's protocol ({@link Firmware}): consistent heartbeats and the gap events. */
-public final class GuestClock {
+public final class GuestClock implements AutoCloseable {
     /** How long a heartbeat may stay half-written (the vCPU preempted mid-publish on a busy host). */
     private static final long CONSISTENT_WITHIN_NS = 2_000_000_000L;
 
@@ -128,5 +128,11 @@ public final class GuestClock {
 
     static long u32(byte[] b, int at) {
         return Integer.toUnsignedLong(ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt(at));
+    }
+
+    /** Closes the guest RAM's /proc/PID/mem. */
+    @Override
+    public void close() throws IOException {
+        ram.close();
     }
 }

@@ -46,35 +46,52 @@ public final class QemuScenarios {
 
     public List<Observation> run(Scenario s) {
         List<Observation> out = new ArrayList<>();
-        QemuProcess q = QemuProcess.start(options);
+        QemuProcess first = QemuProcess.start(options);
+        Guest at;
+        try {
+            at = new Guest(first, new GuestClock(first.guestRam(GUEST_TIMEOUT)));
+        } catch (RuntimeException e) {
+            first.close();
+            throw e;
+        }
         try (QemuProcess.Scratch scratch = new QemuProcess.Scratch()) {
-            GuestClock clock = new GuestClock(q.guestRam(GUEST_TIMEOUT));
-            Beat first = clock.awaitRunning(clock.beat().seq(), GUEST_TIMEOUT);
-            tscKhz = first.sample().pvclock().scale().toHz() / 1000;
+            Beat up = at.clock().awaitRunning(at.clock().beat().seq(), GUEST_TIMEOUT);
+            tscKhz = up.sample().pvclock().scale().toHz() / 1000;
             for (int i = 1; i <= trials; i++) {
                 progress.update(s.label() + ": QEMU", i, trials);
                 Moved m = switch (s) {
-                    case STOP_CONT -> stopCont(q, clock);
-                    case MIGRATE -> migrate(q, clock);
-                    case SNAPSHOT -> snapshot(q, clock, scratch.file("snapshot-" + i));
+                    case STOP_CONT -> stopCont(at.qemu(), at.clock());
+                    case MIGRATE -> migrate(at.qemu(), at.clock());
+                    case SNAPSHOT -> snapshot(at.qemu(), at.clock(), scratch.file("snapshot-" + i));
                 };
                 out.add(m.observation());
-                if (m.to() != q) {
-                    q.close();
-                    q = m.to();
-                    clock = m.clock();
+                if (m.guest().qemu() != at.qemu()) {
+                    closeQuietly(at);
                 }
+                at = m.guest();
             }
         } catch (IOException e) {
             throw QemuException.failure("reading QEMU's guest memory: " + e.getMessage());
         } finally {
-            q.close();
+            closeQuietly(at);
         }
         return out;
     }
 
+    private static void closeQuietly(Guest g) {
+        try {
+            g.clock().close();
+        } catch (IOException ignored) {
+            // /proc/PID/mem of a process that is going away
+        }
+        g.qemu().close();
+    }
+
+    /** Where the guest runs: its QEMU and the reader of its memory there. */
+    private record Guest(QemuProcess qemu, GuestClock clock) {}
+
     /** Where the guest runs after a trial, and what the trial showed. */
-    private record Moved(QemuProcess to, GuestClock clock, Observation observation) {}
+    private record Moved(Guest guest, Observation observation) {}
 
     private Moved stopCont(QemuProcess q, GuestClock clock) throws IOException {
         Beat before = clock.freshBeat(tscKhz, GUEST_TIMEOUT);
@@ -85,7 +102,7 @@ public final class QemuScenarios {
         QemuProcess.sleep(pause);
         q.qmp().execute("cont");
         Qmp.Event resume = event(q, "RESUME");
-        return new Moved(q, clock, observe(before, clock, stoppedEvents, resume.timestampMicros() - stop.timestampMicros(),
+        return new Moved(new Guest(q, clock), observe(before, clock, stoppedEvents, resume.timestampMicros() - stop.timestampMicros(),
                 OptionalLong.empty()));
     }
 
@@ -98,11 +115,7 @@ public final class QemuScenarios {
             long downtime = awaitMigration(src);
             Qmp.Event stop = event(src, "STOP");
             long stoppedEvents = clock.eventCount();
-            Qmp.Event resume = event(dst, "RESUME");
-            GuestClock to = new GuestClock(dst.guestRam(GUEST_TIMEOUT));
-            Observation o = observe(before, to, stoppedEvents, resume.timestampMicros() - stop.timestampMicros(),
-                    OptionalLong.of(downtime));
-            return new Moved(dst, to, o);
+            return arrived(dst, before, stoppedEvents, stop, downtime);
         } catch (IOException | RuntimeException e) {
             dst.close();
             throw e;
@@ -121,17 +134,27 @@ public final class QemuScenarios {
             QemuProcess.sleep(pause);
             QemuProcess dst = QemuProcess.start(options.withIncoming(new QemuProcess.Incoming.FromFile(file)));
             try {
-                Qmp.Event resume = event(dst, "RESUME");
-                GuestClock to = new GuestClock(dst.guestRam(GUEST_TIMEOUT));
-                Observation o = observe(before, to, stoppedEvents, resume.timestampMicros() - stop.timestampMicros(),
-                        OptionalLong.of(downtime));
-                return new Moved(dst, to, o);
+                return arrived(dst, before, stoppedEvents, stop, downtime);
             } catch (IOException | RuntimeException e) {
                 dst.close();
                 throw e;
             }
         } finally {
             Files.deleteIfExists(file);
+        }
+    }
+
+    /** The guest has moved to {@code dst}: its RESUME ends the pause; the observation from its memory there. */
+    private Moved arrived(QemuProcess dst, Beat before, long stoppedEvents, Qmp.Event stop, long downtimeMs) throws IOException {
+        Qmp.Event resume = event(dst, "RESUME");
+        GuestClock to = new GuestClock(dst.guestRam(GUEST_TIMEOUT));
+        try {
+            Observation o = observe(before, to, stoppedEvents, resume.timestampMicros() - stop.timestampMicros(),
+                    OptionalLong.of(downtimeMs));
+            return new Moved(new Guest(dst, to), o);
+        } catch (IOException | RuntimeException e) {
+            to.close();
+            throw e;
         }
     }
 
