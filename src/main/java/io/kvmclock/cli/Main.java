@@ -19,6 +19,7 @@ import picocli.CommandLine.ScopeType;
             TimescaleCommand.class,
             PvclockCommand.class,
             DemoCommand.class,
+            PeerCommand.class,
             LiveUpdateCommand.class,
             ProbeCommand.class,
             StateCommand.class,

@@ -11,7 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** The host side of the firmware's protocol ({@link Firmware}): consistent heartbeats and the gap events. */
-public final class GuestClock {
+public final class GuestClock implements AutoCloseable {
     /** How long a heartbeat may stay half-written (the vCPU preempted mid-publish on a busy host). */
     private static final long CONSISTENT_WITHIN_NS = 2_000_000_000L;
 
@@ -37,7 +37,7 @@ public final class GuestClock {
         while (true) {
             long t0 = System.nanoTime();
             byte[] h = ram.read(Firmware.HEADER_GPA, Firmware.HEADER_SIZE);
-            long seqAfter = u32(ram.read(Firmware.HEADER_GPA + Firmware.OFF_HEARTBEAT_SEQ, 4), 0);
+            long seqAfter = heartbeatSeq();
             long t1 = System.nanoTime();
             Header hd = Header.decode(h);
             if (hd.ready() && (hd.heartbeatSeq() & 1) == 0 && hd.heartbeatSeq() == seqAfter) {
@@ -49,6 +49,16 @@ public final class GuestClock {
             }
             Thread.onSpinWait();
         }
+    }
+
+    /** The heartbeat sequence (one u32 store by the guest: readable at any time, stopped mid-publish too). */
+    public long heartbeatSeq() throws IOException {
+        return u32(ram.read(Firmware.HEADER_GPA + Firmware.OFF_HEARTBEAT_SEQ, 4), 0);
+    }
+
+    /** The number of gap events written so far (one u32 store, readable at any time). */
+    public long eventCount() throws IOException {
+        return u32(ram.read(Firmware.HEADER_GPA + Firmware.OFF_EVENT_COUNT, 4), 0);
     }
 
     /**
@@ -118,5 +128,11 @@ public final class GuestClock {
 
     static long u32(byte[] b, int at) {
         return Integer.toUnsignedLong(ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getInt(at));
+    }
+
+    /** Closes the guest RAM's /proc/PID/mem. */
+    @Override
+    public void close() throws IOException {
+        ram.close();
     }
 }

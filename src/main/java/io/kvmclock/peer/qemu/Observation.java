@@ -2,7 +2,9 @@ package io.kvmclock.peer.qemu;
 
 import io.kvmclock.peer.qemu.Firmware.Sample;
 import io.kvmclock.time.Units;
+import java.util.List;
 import java.util.OptionalLong;
+import java.util.function.ToLongFunction;
 
 /**
  * What one trial showed, from the guest's own samples (docs/qemu-peer.md, "What a trial measures"): the last
@@ -15,11 +17,13 @@ import java.util.OptionalLong;
  *   <li>{@code hostTimeErrorNs}: the same for the kvmclock in ns (0: kvmclock kept host time);</li>
  *   <li>{@code pauseMicros}: the pause the host saw (QEMU's STOP event to its RESUME event, or the
  *       re-implementation's capture to resume); {@code qemuDowntimeMs}: QEMU's own figure where it reports one;</li>
- *   <li>{@code steppedBackwards}: the first kvmclock reading after the pause is below the last one before.</li>
+ *   <li>{@code steppedBackwards}: the first kvmclock reading after the pause is below the last one before;</li>
+ *   <li>{@code pvclockFlagsAfter}: the pvclock flags of the first sample after it (bit 0 TSC_STABLE, bit 1
+ *       GUEST_STOPPED, which KVMCLOCK_CTRL sets and this guest never clears).</li>
  * </ul>
  */
 public record Observation(long kvmclockErrorNs, long tscErrorCycles, long hostTimeErrorNs, long pauseMicros,
-                          OptionalLong qemuDowntimeMs, boolean steppedBackwards) {
+                          OptionalLong qemuDowntimeMs, boolean steppedBackwards, int pvclockFlagsAfter) {
 
     /** A guest sample together with the host time it was read at. */
     public record Timed(long hostNs, Sample sample) {}
@@ -36,6 +40,17 @@ public record Observation(long kvmclockErrorNs, long tscErrorCycles, long hostTi
         long tscError = (after.sample().tsc() - before.sample().tsc()) - Units.nsToCycles(hostNs, tscKhz);
         long hostTimeError = (after.sample().kvmclock() - before.sample().kvmclock()) - hostNs;
         boolean backwards = first.kvmclock() - last.kvmclock() < 0;
-        return new Observation(kvmclockError, tscError, hostTimeError, pauseMicros, qemuDowntimeMs, backwards);
+        return new Observation(kvmclockError, tscError, hostTimeError, pauseMicros, qemuDowntimeMs, backwards,
+                first.pvclock().flags());
+    }
+
+    /** One figure of every trial, for a {@code Summary}. */
+    public static long[] column(List<Observation> os, ToLongFunction<Observation> f) {
+        return os.stream().mapToLong(f).toArray();
+    }
+
+    /** QEMU's reported downtimes, of the trials that have one (none for stop-cont). */
+    public static long[] downtimes(List<Observation> os) {
+        return os.stream().filter(o -> o.qemuDowntimeMs().isPresent()).mapToLong(o -> o.qemuDowntimeMs().getAsLong()).toArray();
     }
 }

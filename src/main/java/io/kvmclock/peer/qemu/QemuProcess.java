@@ -30,11 +30,32 @@ public final class QemuProcess implements AutoCloseable {
     private static final Set<QemuProcess> OPEN = ConcurrentHashMap.newKeySet();
     private static final Set<Path> SCRATCH = ConcurrentHashMap.newKeySet();
 
+    /** Guards {@link #shuttingDown} and makes spawning a QEMU and registering it one step (see the hook). */
+    private static final Object LIFECYCLE = new Object();
+    private static boolean shuttingDown;
+
     static {
+        // Other threads keep running while shutdown hooks do: a trial may be starting the next QEMU just
+        // then. Spawning happens under LIFECYCLE and is refused once the hook has set shuttingDown, so every
+        // QEMU that exists is in OPEN when the hook walks it.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            synchronized (LIFECYCLE) {
+                shuttingDown = true;
+            }
             OPEN.forEach(QemuProcess::kill);
             SCRATCH.forEach(QemuProcess::deleteTree);
         }, "qemu-cleanup"));
+    }
+
+    /** The directories this JVM still owns (its open QEMUs' and scratch ones): empty once everything is cleaned up. */
+    public static Set<Path> ownedDirectories() {
+        return Set.copyOf(SCRATCH);
+    }
+
+    private static void refuseWhileShuttingDown() {
+        if (shuttingDown) {
+            throw QemuException.failure("the JVM is shutting down: no new QEMU");
+        }
     }
 
     /**
@@ -45,12 +66,15 @@ public final class QemuProcess implements AutoCloseable {
         private final Path dir;
 
         public Scratch() {
-            try {
-                dir = Files.createTempDirectory("kvmclock-qemu-");
-            } catch (IOException e) {
-                throw QemuException.environment("cannot create a temp directory: " + e.getMessage());
+            synchronized (LIFECYCLE) {
+                refuseWhileShuttingDown();
+                try {
+                    dir = Files.createTempDirectory("kvmclock-qemu-");
+                } catch (IOException e) {
+                    throw QemuException.environment("cannot create a temp directory: " + e.getMessage());
+                }
+                SCRATCH.add(dir);
             }
-            SCRATCH.add(dir);
         }
 
         public Path file(String name) {
@@ -140,8 +164,17 @@ public final class QemuProcess implements AutoCloseable {
         return Optional.empty();
     }
 
-    /** The version {@code qemu --version} prints (e.g. 7.2.22), or an environment error when it cannot run. */
+    private static final java.util.Map<Path, String> VERSIONS = new ConcurrentHashMap<>();
+
+    /**
+     * The version {@code qemu --version} prints (e.g. 7.2.22), or an environment error when it cannot run.
+     * Asked once per binary: a snapshot restore's pause includes starting QEMU, and must not include this too.
+     */
     public static String version(Path qemu) {
+        return VERSIONS.computeIfAbsent(qemu, QemuProcess::askVersion);
+    }
+
+    private static String askVersion(Path qemu) {
         if (!Files.isExecutable(qemu)) {
             throw QemuException.environment(qemu + " is not an executable QEMU: install qemu-system-x86 "
                     + "(apt-get install --no-install-recommends qemu-system-x86) or pass --qemu PATH");
@@ -168,20 +201,19 @@ public final class QemuProcess implements AutoCloseable {
     /** Starts QEMU and connects to its QMP socket; on any failure nothing is left running or on disk. */
     public static QemuProcess start(Options o) {
         version(o.qemu());
-        Path dir;
-        try {
-            dir = Files.createTempDirectory("kvmclock-qemu-");
-        } catch (IOException e) {
-            throw QemuException.environment("cannot create a temp directory for QEMU: " + e.getMessage());
-        }
+        // The directory is registered as scratch until the process owns it, so the hook removes it either way.
+        Path dir = new Scratch().directory();
         QemuProcess q = null;
         try {
             Files.write(dir.resolve("firmware.bin"), o.firmware);
             List<String> cmd = commandLine(o, dir);
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("qemu.log").toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-            q = new QemuProcess(o, dir, p);
-            OPEN.add(q);
+            synchronized (LIFECYCLE) {
+                refuseWhileShuttingDown();
+                Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("qemu.log").toFile())
+                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+                q = new QemuProcess(o, dir, p);
+                OPEN.add(q);
+            }
             q.connect();
             q.checkKvm();
             Optional<String> uri = q.incomingUriFor(o.incoming());
@@ -203,6 +235,7 @@ public final class QemuProcess implements AutoCloseable {
             q.close();
         } else {
             deleteTree(dir);
+            SCRATCH.remove(dir);
         }
     }
 
@@ -370,6 +403,7 @@ public final class QemuProcess implements AutoCloseable {
             }
             deleteTree(dir);
             OPEN.remove(this);
+            SCRATCH.remove(dir);
         }
     }
 

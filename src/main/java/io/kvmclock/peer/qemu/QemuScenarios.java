@@ -19,11 +19,6 @@ import java.util.OptionalLong;
  */
 public final class QemuScenarios {
 
-    /** Progress: scenario, trial (1-based), trials. */
-    public interface Progress {
-        void update(Scenario s, int trial, int trials);
-    }
-
     private static final Duration GUEST_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration MIGRATION_TIMEOUT = Duration.ofSeconds(60);
 
@@ -44,48 +39,70 @@ public final class QemuScenarios {
         this.progress = progress;
     }
 
+    /** The guest's TSC rate in kHz as its pvclock encodes it, known once a scenario has booted it (else 0). */
+    public long tscKhz() {
+        return tscKhz;
+    }
+
     public List<Observation> run(Scenario s) {
         List<Observation> out = new ArrayList<>();
-        QemuProcess q = QemuProcess.start(options);
+        QemuProcess first = QemuProcess.start(options);
+        Guest at;
+        try {
+            at = new Guest(first, new GuestClock(first.guestRam(GUEST_TIMEOUT)));
+        } catch (RuntimeException e) {
+            first.close();
+            throw e;
+        }
         try (QemuProcess.Scratch scratch = new QemuProcess.Scratch()) {
-            GuestClock clock = new GuestClock(q.guestRam(GUEST_TIMEOUT));
-            Beat first = clock.awaitRunning(clock.beat().seq(), GUEST_TIMEOUT);
-            tscKhz = first.sample().pvclock().scale().toHz() / 1000;
+            Beat up = at.clock().awaitRunning(at.clock().beat().seq(), GUEST_TIMEOUT);
+            tscKhz = up.sample().pvclock().scale().toHz() / 1000;
             for (int i = 1; i <= trials; i++) {
-                progress.update(s, i, trials);
+                progress.update(s.label() + ": QEMU", i, trials);
                 Moved m = switch (s) {
-                    case STOP_CONT -> stopCont(q, clock);
-                    case MIGRATE -> migrate(q, clock);
-                    case SNAPSHOT -> snapshot(q, clock, scratch.file("snapshot-" + i));
+                    case STOP_CONT -> stopCont(at.qemu(), at.clock());
+                    case MIGRATE -> migrate(at.qemu(), at.clock());
+                    case SNAPSHOT -> snapshot(at.qemu(), at.clock(), scratch.file("snapshot-" + i));
                 };
                 out.add(m.observation());
-                if (m.to() != q) {
-                    q.close();
-                    q = m.to();
-                    clock = m.clock();
+                if (m.guest().qemu() != at.qemu()) {
+                    closeQuietly(at);
                 }
+                at = m.guest();
             }
         } catch (IOException e) {
             throw QemuException.failure("reading QEMU's guest memory: " + e.getMessage());
         } finally {
-            q.close();
+            closeQuietly(at);
         }
         return out;
     }
 
+    private static void closeQuietly(Guest g) {
+        try {
+            g.clock().close();
+        } catch (IOException ignored) {
+            // /proc/PID/mem of a process that is going away
+        }
+        g.qemu().close();
+    }
+
+    /** Where the guest runs: its QEMU and the reader of its memory there. */
+    private record Guest(QemuProcess qemu, GuestClock clock) {}
+
     /** Where the guest runs after a trial, and what the trial showed. */
-    private record Moved(QemuProcess to, GuestClock clock, Observation observation) {}
+    private record Moved(Guest guest, Observation observation) {}
 
     private Moved stopCont(QemuProcess q, GuestClock clock) throws IOException {
         Beat before = clock.freshBeat(tscKhz, GUEST_TIMEOUT);
         q.qmp().clearEvents();
         q.qmp().execute("stop");
         Qmp.Event stop = event(q, "STOP");
-        long stoppedEvents = eventCount(clock);
+        long stoppedEvents = clock.eventCount();
         QemuProcess.sleep(pause);
         q.qmp().execute("cont");
         Qmp.Event resume = event(q, "RESUME");
-        return new Moved(q, clock, observe(before, clock, stoppedEvents, resume.timestampMicros() - stop.timestampMicros(),
+        return new Moved(new Guest(q, clock), observe(before, clock, stoppedEvents, resume.timestampMicros() - stop.timestampMicros(),
                 OptionalLong.empty()));
     }
 
@@ -97,12 +114,8 @@ public final class QemuScenarios {
             src.qmp().execute("migrate", Qmp.args().put("uri", dst.incomingUri()));
             long downtime = awaitMigration(src);
             Qmp.Event stop = event(src, "STOP");
-            long stoppedEvents = eventCount(clock);
-            Qmp.Event resume = event(dst, "RESUME");
-            GuestClock to = new GuestClock(dst.guestRam(GUEST_TIMEOUT));
-            Observation o = observe(before, to, stoppedEvents, resume.timestampMicros() - stop.timestampMicros(),
-                    OptionalLong.of(downtime));
-            return new Moved(dst, to, o);
+            long stoppedEvents = clock.eventCount();
+            return arrived(dst, before, stoppedEvents, stop, downtime);
         } catch (IOException | RuntimeException e) {
             dst.close();
             throw e;
@@ -116,16 +129,12 @@ public final class QemuScenarios {
             src.qmp().execute("migrate", Qmp.args().put("uri", "exec:cat > " + QemuProcess.shellQuoted(file)));
             long downtime = awaitMigration(src);
             Qmp.Event stop = event(src, "STOP");
-            long stoppedEvents = eventCount(clock);
+            long stoppedEvents = clock.eventCount();
             src.close(); // the source ends: the guest exists only in the file now
             QemuProcess.sleep(pause);
             QemuProcess dst = QemuProcess.start(options.withIncoming(new QemuProcess.Incoming.FromFile(file)));
             try {
-                Qmp.Event resume = event(dst, "RESUME");
-                GuestClock to = new GuestClock(dst.guestRam(GUEST_TIMEOUT));
-                Observation o = observe(before, to, stoppedEvents, resume.timestampMicros() - stop.timestampMicros(),
-                        OptionalLong.of(downtime));
-                return new Moved(dst, to, o);
+                return arrived(dst, before, stoppedEvents, stop, downtime);
             } catch (IOException | RuntimeException e) {
                 dst.close();
                 throw e;
@@ -135,9 +144,23 @@ public final class QemuScenarios {
         }
     }
 
+    /** The guest has moved to {@code dst}: its RESUME ends the pause; the observation from its memory there. */
+    private Moved arrived(QemuProcess dst, Beat before, long stoppedEvents, Qmp.Event stop, long downtimeMs) throws IOException {
+        Qmp.Event resume = event(dst, "RESUME");
+        GuestClock to = new GuestClock(dst.guestRam(GUEST_TIMEOUT));
+        try {
+            Observation o = observe(before, to, stoppedEvents, resume.timestampMicros() - stop.timestampMicros(),
+                    OptionalLong.of(downtimeMs));
+            return new Moved(new Guest(dst, to), o);
+        } catch (IOException | RuntimeException e) {
+            to.close();
+            throw e;
+        }
+    }
+
     /**
-     * The trial's observation once the guest runs again: its first gap event after the stop holds the last
-     * sample before the pause and the first after it.
+     * The trial's observation once the guest runs again: the pause's gap event ({@link #pauseOf}) holds the
+     * last sample before the pause and the first after it.
      */
     private Observation observe(Beat before, GuestClock after, long stoppedEvents, long pauseMicros,
                                        OptionalLong downtimeMs) throws IOException {
@@ -151,15 +174,20 @@ public final class QemuScenarios {
             Thread.onSpinWait();
             now = after.beat();
         }
-        Gap g = after.gaps(stoppedEvents, stoppedEvents + 1).getFirst();
         now = after.freshBeat(tscKhz, GUEST_TIMEOUT);
+        Gap g = pauseOf(after.gaps(stoppedEvents, now.eventCount()));
         return Observation.of(new Timed(before.hostNs(), before.sample()), new Timed(now.hostNs(), now.sample()),
                 g.before(), g.after(), tscKhz, pauseMicros, downtimeMs);
     }
 
-    /** The guest's event count while it is stopped (a u32 the guest writes in one store). */
-    private static long eventCount(GuestClock clock) throws IOException {
-        return GuestClock.u32(clock.ram().read(Firmware.HEADER_GPA + Firmware.OFF_EVENT_COUNT, 4), 0);
+    /**
+     * The pause among the events written since the stop: the first across which the pvclock changed (QEMU
+     * calls KVM_SET_CLOCK before the guest runs again), else the longest. Usually the first event is the
+     * pause; not when the guest was stopped while writing an event for an earlier gap (a preemption).
+     */
+    static Gap pauseOf(List<Gap> since) {
+        return since.stream().filter(Gap::pvclockChanged).findFirst()
+                .orElseGet(() -> since.stream().max(java.util.Comparator.comparingLong(Gap::tscCycles)).orElseThrow());
     }
 
     private static Qmp.Event event(QemuProcess q, String name) {
@@ -168,7 +196,7 @@ public final class QemuScenarios {
     }
 
     /** Polls query-migrate until the migration completes; its downtime in ms. A failed migration is a failure. */
-    private static long awaitMigration(QemuProcess src) {
+    static long awaitMigration(QemuProcess src) {
         long deadline = System.nanoTime() + MIGRATION_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
             JsonNode m = src.qmp().execute("query-migrate");
