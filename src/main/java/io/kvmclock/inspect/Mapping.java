@@ -49,7 +49,7 @@ public record Mapping(long start, long end, String perms, long offset, String pa
                 || path.startsWith("/dev/zero") || path.startsWith("/SYSV") || path.startsWith("[anon:");
     }
 
-    static List<Mapping> parse(List<String> lines) {
+    public static List<Mapping> parse(List<String> lines) {
         List<Mapping> out = new ArrayList<>(lines.size());
         for (String line : lines) {
             out.add(parseLine(line));
@@ -57,7 +57,7 @@ public record Mapping(long start, long end, String perms, long offset, String pa
         return out;
     }
 
-    static Mapping parseLine(String line) {
+    public static Mapping parseLine(String line) {
         // start-end perms offset dev inode [path]: the path may hold spaces, so split the first five fields only
         String[] f = line.strip().split("\\s+", 6);
         if (f.length < 5) {
