@@ -58,7 +58,7 @@ public final class Metrics implements MultiCollector {
         }
         return MetricSnapshots.of(step.build(), age.build(), stable.build(), vcpus.build(), distinct.build(),
                 gauge(HOST_TSC_KHZ, "KVM's tsc_khz on this host").dataPoint(point(Labels.EMPTY, host.tscKhz())).build(),
-                gauge(HOST_DRIFT_PPB, "kvmclock minus host raw clock rate at this tsc_khz, ppb (positive: a new reference steps guests forward)")
+                gauge(HOST_DRIFT_PPB, "Host raw clock rate minus kvmclock rate at this tsc_khz, ppb (negative: a new reference steps guests back)")
                         .dataPoint(point(Labels.EMPTY, Drift.forTscKhz(host.tscKhz()).driftPpb().doubleValue())).build());
     }
 
