@@ -46,6 +46,10 @@ public record Inspection(VmProcess process, long hostTscKhz, List<VcpuClock> vcp
         if (!worst.get().pvclock().tscStable()) {
             b.append("; TSC_STABLE is clear, so KVM keeps no master clock and refreshes this vCPU on its own");
         }
+        if (vcpus.size() < process.vcpus().size()) {
+            b.append("; only ").append(vcpus.size()).append(" of its ").append(process.vcpus().size())
+                    .append(" vCPUs have a pvclock (the others have not enabled kvmclock)");
+        }
         if (offsetsAgree.isPresent() && !offsetsAgree.get()) {
             b.append("; the vCPUs' TSC offsets differ, which keeps KVM from using a master clock");
         }

@@ -129,7 +129,7 @@ public final class Inspector {
      * hits of the newest reference (by system_time) come first. A guest may keep copies of its pvclock (the
      * project's QEMU firmware stores samples of it, docs/inspect.md), which carry the same reference; the
      * structures KVM writes are where guests put them, 64-byte aligned in a page (Linux's per-cpu array, in
-     * cpu order), so aligned hits come before the others, then address order.
+     * cpu order), so aligned hits come before the others, then address order; a second vCPU is only ever given an aligned one.
      */
     static List<PvclockScanner.Found> choose(List<PvclockScanner.Found> hits, int vcpus) {
         Map<Long, PvclockScanner.Found> byHva = new LinkedHashMap<>();
@@ -138,7 +138,18 @@ public final class Inspector {
         sorted.sort(Comparator.comparingLong((PvclockScanner.Found f) -> f.pvclock().systemTime()).reversed()
                 .thenComparingInt(f -> f.hva() % ALIGNED == 0 ? 0 : 1)
                 .thenComparing(f -> f.hva(), Long::compareUnsigned));
-        return sorted.subList(0, Math.min(vcpus, sorted.size()));
+        if (sorted.isEmpty()) {
+            return sorted;
+        }
+        // the best hit is vCPU 0's; another vCPU's is an aligned one, never a copy at an odd place (a guest that
+        // enabled kvmclock on fewer vCPUs than it has must not get its copies counted as theirs)
+        List<PvclockScanner.Found> out = new ArrayList<>(List.of(sorted.getFirst()));
+        for (PvclockScanner.Found f : sorted.subList(1, sorted.size())) {
+            if (out.size() < vcpus && f.hva() % ALIGNED == 0) {
+                out.add(f);
+            }
+        }
+        return out;
     }
 
     private Optional<PvclockScanner.Found> readStable(TargetMemory mem, long hva, Mapping m) {

@@ -74,8 +74,11 @@ class InspectPartsTest {
         PvclockTimeInfo old = PvclockTimeInfo.of(4, 500, 1_000, t, 1);
         PvclockScanner.Found copy = new PvclockScanner.Found(RAM.start() + 0x28, RAM, now, KHZ, true);
         PvclockScanner.Found real = new PvclockScanner.Found(RAM.start() + 0x1000, RAM, now, KHZ, true);
-        PvclockScanner.Found stale = new PvclockScanner.Found(RAM.start() + 0x40, RAM, old, KHZ, true);
+        PvclockScanner.Found stale = new PvclockScanner.Found(RAM.start() + 0x48, RAM, old, KHZ, true);
         assertEquals(List.of(real), Inspector.choose(List.of(stale, copy, real), 1));
-        assertEquals(List.of(real, copy), Inspector.choose(List.of(stale, copy, real, real), 2));
+        assertEquals(List.of(real), Inspector.choose(List.of(stale, copy, real, real), 2),
+                "a second vCPU without kvmclock does not get the copy");
+        PvclockScanner.Found second = new PvclockScanner.Found(RAM.start() + 0x1040, RAM, now, KHZ, true);
+        assertEquals(List.of(real, second), Inspector.choose(List.of(copy, second, real), 2), "Linux's 64-byte stride");
     }
 }
