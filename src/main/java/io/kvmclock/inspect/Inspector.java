@@ -62,7 +62,8 @@ public final class Inspector {
                 stats = Optional.of(new PvclockScanner.Stats(mapped, read, nanos));
                 found.addAll(hits);
             }
-            List<PvclockScanner.Found> chosen = choose(plausible(p, found), Math.max(1, p.vcpus().size()));
+            List<PvclockScanner.Found> chosen = choose(notJavaCopies(p, mem, plausible(p, found)),
+                    Math.max(1, p.vcpus().size()));
             if (chosen.isEmpty()) {
                 long bytes = stats.map(PvclockScanner.Stats::mappedBytes).orElse(0L);
                 throw new InspectException(Problem.NO_PVCLOCK, "no pvclock in the guest RAM of " + p.pid() + " ("
@@ -114,6 +115,22 @@ public final class Inspector {
                 && Long.compareUnsigned(f.pvclock().tscTimestamp(), earliest) >= 0).toList();
     }
 
+    /**
+     * The project's own VMMs are JVMs, whose heap holds the {@code byte[32]} copies their code read of the
+     * pvclock: a hit whose 4 bytes before are 32 is such an array's data after its length field (HotSpot's
+     * array header), not a structure KVM writes. Only for those VMMs: in a guest, 32 there means nothing.
+     */
+    private static List<PvclockScanner.Found> notJavaCopies(VmProcess p, TargetMemory mem, List<PvclockScanner.Found> found) {
+        if (p.vmm() != Vmm.KVMCLOCK) {
+            return found;
+        }
+        return found.stream().filter(f -> {
+            byte[] before = mem.readBytes(f.hva() - 4, 4);
+            return before.length != 4 || java.nio.ByteBuffer.wrap(before).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                    .getInt() != PvclockTimeInfo.SIZE;
+        }).toList();
+    }
+
     private List<PvclockScanner.Found> atGpa(TargetMemory mem, VmProcess p, long gpa) {
         List<PvclockScanner.Found> out = new ArrayList<>();
         for (Mapping m : p.guestRam().all()) {
@@ -129,14 +146,16 @@ public final class Inspector {
      * hits of the newest reference (by system_time) come first. A guest may keep copies of its pvclock (the
      * project's QEMU firmware stores samples of it, docs/inspect.md), which carry the same reference; the
      * structures KVM writes are where guests put them, 64-byte aligned in a page (Linux's per-cpu array, in
-     * cpu order), so aligned hits come before the others, then address order; a second vCPU is only ever given an aligned one.
+     * cpu order; cpu 0's at the start of a page, as the project's guests and QEMU firmware put theirs too), so
+     * page-aligned hits come first, then 64-byte-aligned ones, then the others, each in address order; a second
+     * vCPU is only ever given an aligned one.
      */
     static List<PvclockScanner.Found> choose(List<PvclockScanner.Found> hits, int vcpus) {
         Map<Long, PvclockScanner.Found> byHva = new LinkedHashMap<>();
         hits.forEach(h -> byHva.putIfAbsent(h.hva(), h));
         List<PvclockScanner.Found> sorted = new ArrayList<>(byHva.values());
         sorted.sort(Comparator.comparingLong((PvclockScanner.Found f) -> f.pvclock().systemTime()).reversed()
-                .thenComparingInt(f -> f.hva() % ALIGNED == 0 ? 0 : 1)
+                .thenComparingInt(f -> f.hva() % TargetMemory.PAGE == 0 ? 0 : f.hva() % ALIGNED == 0 ? 1 : 2)
                 .thenComparing(f -> f.hva(), Long::compareUnsigned));
         if (sorted.isEmpty()) {
             return sorted;

@@ -113,7 +113,10 @@ class InspectCommandTest {
             assertEquals(first.vcpus().getFirst().found().hva(), again.vcpus().getFirst().found().hva());
             child.ask("move 0x5000");
             Inspection moved = inspector.revalidate(again, PvclockScanner.Progress.NONE);
-            assertTrue(moved.scan().isPresent(), "the old place holds no pvclock any more: scanned again");
+            assertTrue(moved.scan().isPresent(), () -> "the old place holds no pvclock any more: scanned again; found at +0x"
+                    + Long.toHexString(moved.vcpus().getFirst().found().mappingOffset()) + " of "
+                    + moved.vcpus().getFirst().found().mapping() + ", first at +0x"
+                    + Long.toHexString(first.vcpus().getFirst().found().mappingOffset()));
             assertEquals(0x5000, moved.vcpus().getFirst().found().mappingOffset());
         }
     }
