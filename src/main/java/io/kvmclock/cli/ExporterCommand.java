@@ -65,12 +65,7 @@ final class ExporterCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw UserError.badInput("--listen port " + port + " is outside 0..65535");
         }
-        Duration rescan;
-        try {
-            rescan = Duration.ofNanos(io.kvmclock.drift.Durations.parseNs(rescanAfter));
-        } catch (IllegalArgumentException e) {
-            throw UserError.badInput("--rescan-after " + e.getMessage());
-        }
+        Duration rescan = Duration.ofNanos(Inputs.durationNs("--rescan-after", rescanAfter, InspectCommand.MAX_INTERVAL_NS));
         PrintWriter err = spec.commandLine().getErr();
         try (Hypervisor hv = Backends.open()) {
             var h = InspectSupport.host(hv);

@@ -1,6 +1,5 @@
 package io.kvmclock.cli;
 
-import io.kvmclock.drift.Durations;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.inspect.Debugfs;
 import io.kvmclock.inspect.InspectException;
@@ -66,16 +65,15 @@ final class InspectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** --watch and its like take at most a day. */
+    static final long MAX_INTERVAL_NS = 86_400 * Inputs.NS_PER_S;
+
     @Override
     public Integer call() {
         Optional<Long> gpaHint = gpa == null ? Optional.empty() : Optional.of(PvclockCommand.parseU64(gpa));
         long intervalNs = 0;
         if (watch != null) {
-            try {
-                intervalNs = Durations.parseNs(watch);
-            } catch (IllegalArgumentException e) {
-                throw UserError.badInput("--watch " + e.getMessage());
-            }
+            intervalNs = Inputs.durationNs("--watch", watch, MAX_INTERVAL_NS);
             if (intervalNs <= 0) {
                 throw UserError.badInput("--watch needs a positive interval, e.g. 10s");
             }

@@ -2,9 +2,7 @@ package io.kvmclock.kvm;
 
 import io.kvmclock.hv.HvUnavailableException;
 import io.kvmclock.hv.Hypervisor;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Optional;
 
 /** The public entry point of the real backend: /dev/kvm through the FFM API. */
@@ -42,11 +40,6 @@ public final class KvmHypervisor {
 
     /** The loaded KVM vendor module (kvm_intel, kvm_amd, kvm_pvm) from /sys/module, or "unknown". */
     public static String vendorModule() {
-        for (String m : List.of("kvm_intel", "kvm_amd", "kvm_pvm")) {
-            if (Files.exists(Path.of("/sys/module", m))) {
-                return m;
-            }
-        }
-        return "unknown";
+        return HostProbe.loadedVendorModule();
     }
 }
