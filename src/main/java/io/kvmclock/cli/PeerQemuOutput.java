@@ -97,6 +97,7 @@ final class PeerQemuOutput {
     static void printText(PrintWriter out, PeerQemuResult r) {
         out.printf("real QEMU %s (%s), guest TSC %,d kHz, pause %d ms; beside it the project's `qemu` method on %s%n",
                 r.qemuVersion(), r.qemuPath(), r.tscKhz(), r.pauseNs() / 1_000_000, r.reimplementationBackend());
+        out.printf("TSC and host time errors: against host time elapsed (0 = kept running, minus the pause = frozen)%n");
         out.printf("verdict rule: %s%n%n", Verdict.RULE);
         for (ScenarioResult s : r.scenarios()) {
             Verdict v = s.verdict();

@@ -45,7 +45,8 @@ public final class QemuReport {
         StringBuilder h = new StringBuilder();
         h.append(String.format(Locale.ROOT, "<h2>Real QEMU %s beside the <code>qemu</code> method</h2>%n<p>%s, the project's"
                         + " clock firmware under KVM, guest TSC %d kHz, pause %d ms; the <code>qemu</code> method on the project's"
-                        + " own VMM (%s) with the same blackouts, trial by trial.</p>%n",
+                        + " own VMM (%s) with the same blackouts, trial by trial. TSC and host time errors are against host time"
+                        + " elapsed: 0 = kept running, minus the pause = frozen.</p>%n",
                 ErrorChart.esc(r.qemuVersion()), ErrorChart.esc(r.qemuPath()), r.tscKhz(), r.pauseNs() / 1_000_000,
                 ErrorChart.esc(r.reimplementationBackend())));
         h.append("<table><tr><th>scenario</th><th>who</th><th>policy (kvmclock / TSC)</th><th>|kvmclock error| ns<br>median / p99 / max</th>")
