@@ -21,20 +21,24 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {
             "Serve every VM's pending kvmclock step to Prometheus on /metrics.",
             "",
-            "Prometheus text exposition (Prometheus Java client) of, per vCPU of every VM on",
-            "this host, what 'kvmclock inspect' finds: kvmclock_vcpu_pending_step_seconds,",
-            "kvmclock_vcpu_reference_age_seconds, kvmclock_vcpu_tsc_stable (labels pid, vmm,",
-            "vcpu); per VM kvmclock_vm_vcpus and, where the offsets can be read,",
-            "kvmclock_vm_tsc_offsets_distinct; and kvmclock_host_tsc_khz, kvmclock_host_drift_ppb.",
-            "A VM's pvclocks are found once and re-validated at each scrape; a VM that exits",
-            "disappears. Runs until interrupted. Listens on loopback unless told otherwise."
+            "Prometheus text exposition (Prometheus Java client) of what 'kvmclock",
+            "inspect' finds, per vCPU of every VM on this host:",
+            "kvmclock_vcpu_pending_step_seconds, kvmclock_vcpu_reference_age_seconds,",
+            "kvmclock_vcpu_tsc_stable (labels pid, vmm, vcpu); per VM kvmclock_vm_vcpus",
+            "and, where the offsets are known, kvmclock_vm_tsc_offsets_distinct; and",
+            "kvmclock_host_tsc_khz, kvmclock_host_drift_ppb. Pvclocks are found once and",
+            "re-validated at each scrape; a VM that exits disappears. Runs until",
+            "interrupted. Listens on loopback unless told otherwise."
         },
         footer = {
             "",
             "Examples:",
-            "  kvmclock exporter                              http://127.0.0.1:9875/metrics",
-            "  kvmclock exporter --listen 0.0.0.0:9875        for a Prometheus on another host",
-            "  prometheus.yml:  scrape_configs: [{job_name: kvmclock, static_configs: [{targets: ['127.0.0.1:9875']}]}]"
+            "  kvmclock exporter                          http://127.0.0.1:9875/metrics",
+            "  kvmclock exporter --listen 0.0.0.0:9875    for a Prometheus elsewhere",
+            "prometheus.yml:",
+            "  scrape_configs:",
+            "    - job_name: kvmclock",
+            "      static_configs: [{targets: ['127.0.0.1:9875']}]"
         })
 final class ExporterCommand implements Callable<Integer> {
 

@@ -25,23 +25,24 @@ import picocli.CommandLine.Model.CommandSpec;
             "How far a running VM's kvmclock will step at KVM's next master clock reference.",
             "",
             "Finds each vCPU's pvclock in the VMM's guest RAM without the guest's help",
-            "(read-only /proc/PID/mem, page by page, only structures this host's KVM could have",
-            "written), reads the host TSC, and gives per vCPU the pvclock, TSC_STABLE, the rate",
-            "it encodes, the age of KVM's reference and the step a new reference would give the",
-            "guest now, exactly as 'kvmclock drift' computes it over that many cycles. The guest",
-            "TSC needs the vCPU's TSC offset: from KVM's debugfs where it is readable, 0 under",
-            "kvm_pvm (guests run on the host TSC), else unknown and why. Nothing is written to",
-            "the target. Needs /dev/kvm (for the host TSC) and root (or the VMM's user)."
+            "(read only, process_vm_readv, page by page; only structures this host's KVM",
+            "could have written), reads the host TSC, and gives per vCPU the pvclock,",
+            "TSC_STABLE, the rate it encodes, the age of KVM's reference, and the step a",
+            "new reference would give the guest now, exactly as 'kvmclock drift' computes",
+            "it over that many cycles. The guest TSC needs the vCPU's TSC offset: from",
+            "KVM's debugfs where mounted, 0 under kvm_pvm (guests run on the host TSC),",
+            "else unknown and why. Nothing is written to the target. Needs /dev/kvm (for",
+            "the host TSC) and root (or the VMM's user)."
         },
         footer = {
             "",
-            "Exit codes: 0 ok, 1 no pvclock found or the VMM exited, 2 no such pid or not a VMM,",
-            "3 no permission or no /dev/kvm.",
+            "Exit codes: 0 ok, 1 no pvclock found or the VMM exited, 2 no such pid or",
+            "not a VMM, 3 no permission or no /dev/kvm.",
             "Examples:",
             "  kvmclock inspect 4242",
             "  kvmclock inspect 4242 --json",
-            "  kvmclock inspect 4242 --watch 10s            every 10 s, re-validating, until Ctrl-C",
-            "  kvmclock inspect 4242 --gpa 0x2000           try that guest-physical address first"
+            "  kvmclock inspect 4242 --watch 10s     every 10 s until Ctrl-C",
+            "  kvmclock inspect 4242 --gpa 0x2000    try that guest address first"
         })
 final class InspectCommand implements Callable<Integer> {
 

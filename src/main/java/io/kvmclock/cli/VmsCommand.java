@@ -19,9 +19,10 @@ import picocli.CommandLine.Model.CommandSpec;
             "List the processes on this host that hold a KVM VM.",
             "",
             "Every process with an anon_inode:kvm-vm fd: pid, VMM (qemu, firecracker,",
-            "cloud-hypervisor, crosvm, kvmclock, or its comm), vCPUs (its kvm-vcpu fds), guest",
-            "RAM (QEMU's -m, else the mappings VMMs make for RAM) and uptime. Read from /proc",
-            "only; run as root to see other users' VMMs. Inspect one with 'kvmclock inspect PID'."
+            "cloud-hypervisor, crosvm, kvmclock, or its comm), vCPUs (its kvm-vcpu",
+            "fds), guest RAM (QEMU's -m, else the mappings VMMs make for RAM) and",
+            "uptime. Read from /proc only; run as root to see other users' VMMs.",
+            "Inspect one with 'kvmclock inspect PID'."
         },
         footer = {"", "Examples:", "  kvmclock vms", "  kvmclock vms --json | jq '.vms[].pid'"})
 final class VmsCommand implements Callable<Integer> {
