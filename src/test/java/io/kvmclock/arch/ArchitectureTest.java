@@ -66,4 +66,9 @@ class ArchitectureTest {
             .resideOutsideOfPackages("io.kvmclock.scenario..", "io.kvmclock.cli..", "io.kvmclock.fuzz..")
             .should().dependOnClassesThat().resideInAPackage("io.kvmclock.scenario..")
             .because("a scenario drives the model through ClockCapture and the restore methods; only the CLI and the fuzzer use it");
+
+    @ArchTest
+    static final ArchRule realQemuUsesOnlyTheContract = noClasses().that().resideInAPackage("io.kvmclock.peer..")
+            .should().dependOnClassesThat().resideInAnyPackage("io.kvmclock.kvm..", "io.kvmclock.sim..", "io.kvmclock.cli..")
+            .because("the re-implementation beside real QEMU runs on io.kvmclock.hv, whichever backend the CLI opened");
 }
