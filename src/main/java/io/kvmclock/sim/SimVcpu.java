@@ -1,6 +1,5 @@
 package io.kvmclock.sim;
 
-import io.kvmclock.hv.ClockGuestAbi;
 import io.kvmclock.hv.CpuState;
 import io.kvmclock.hv.Errno;
 import io.kvmclock.hv.HvException;
@@ -10,32 +9,13 @@ import io.kvmclock.hv.VcpuExit;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
 import io.kvmclock.time.TscScaling;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
 /**
- * struct kvm_vcpu_arch's clock part and the vCPU ioctls. {@link #run()} reproduces the clock guest of
- * {@link ClockGuestAbi} (its effects, not x86): the first entry writes MSR_KVM_SYSTEM_TIME_NEW, then each
- * RDTSC is reported as two port writes, low half then high half.
+ * struct kvm_vcpu_arch's clock part and the vCPU ioctls. {@link #run()} serves the entry requests and runs
+ * the guest, a {@link ClockGuestProgram}; the guest's own clock reads at the end are the model's observation API.
  */
 public final class SimVcpu implements Vcpu {
-    /** Where the model's guest program is, encoded as the IP offset from the entry point in CpuState. */
-    enum Pc {
-        NOT_RESET(-1), WRMSR(0), RDTSC(0x0e), OUT_HI(0x14);
 
-        final int ip;
-
-        Pc(int ip) {
-            this.ip = ip;
-        }
-    }
-
-    static final int REGS_SIZE = 144;
-    static final int SREGS_SIZE = 312;
-    private static final int REG_RAX = 0;
-    private static final int REG_RDX = 24;
-    private static final int REG_RIP = 128;
-    private static final int REG_RFLAGS = 136;
 
     final SimVm vm;
     final int id;
@@ -61,9 +41,7 @@ public final class SimVcpu implements Vcpu {
     /** How many times kvm_guest_time_update ran for this vCPU. */
     long timeUpdates;
 
-    private Pc pc = Pc.NOT_RESET;
-    private long entryGpa;
-    private long heldTsc;
+    private final ClockGuestProgram guest = new ClockGuestProgram(this);
 
     SimVcpu(SimVm vm, int id) {
         this.vm = vm;
@@ -152,7 +130,7 @@ public final class SimVcpu implements Vcpu {
     }
 
     /** vcpu_enter_guest's request handling, in its order. */
-    private void serveRequests() {
+    void serveRequests() {
         if (seenMasterclockEpoch != vm.masterclockUpdateEpoch) {
             seenMasterclockEpoch = vm.masterclockUpdateEpoch;
             requestMasterclockUpdate = true;
@@ -332,7 +310,7 @@ public final class SimVcpu implements Vcpu {
     }
 
     /** kvm_write_system_time: 6.18 files a global update on every write, v6 (patch 25) a local one on enable. */
-    private void writeSystemTime(long value) {
+    void writeSystemTime(long value) {
         systemTimeMsr = value;
         pvTimeActive = (value & 1) != 0;
         if (!vm.v6()) {
@@ -419,46 +397,19 @@ public final class SimVcpu implements Vcpu {
     @Override
     public void resetToRealMode(long entry) {
         enter("KVM_SET_SREGS");
-        entryGpa = entry;
-        pc = entry == ClockGuestAbi.CODE_GPA ? Pc.WRMSR : Pc.NOT_RESET;
-        heldTsc = 0;
+        guest.reset(entry);
     }
 
     @Override
     public CpuState saveCpuState() {
         enter("KVM_GET_REGS");
-        ByteBuffer regs = ByteBuffer.allocate(REGS_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        regs.putLong(REG_RAX, heldTsc & 0xFFFF_FFFFL);
-        regs.putLong(REG_RDX, heldTsc >>> 32);
-        regs.putLong(REG_RIP, pc == Pc.NOT_RESET ? 0xfff0 : (entryGpa & 0xffff) + pc.ip);
-        regs.putLong(REG_RFLAGS, 2);
-        ByteBuffer sregs = ByteBuffer.allocate(SREGS_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        long base = pc == Pc.NOT_RESET ? 0xffff0000L : entryGpa & ~0xffffL;
-        sregs.putLong(0, base);
-        sregs.putInt(8, 0xffff);
-        sregs.putShort(12, (short) (base >>> 4));
-        return new CpuState(regs.array(), sregs.array());
+        return guest.save();
     }
 
     @Override
     public void restoreCpuState(CpuState state) {
         enter("KVM_SET_REGS");
-        if (state.regs().length != REGS_SIZE || state.sregs().length != SREGS_SIZE) {
-            throw new HvException("KVM_SET_REGS", Errno.EINVAL.number(), "struct kvm_regs/kvm_sregs sizes are 144/312 bytes");
-        }
-        ByteBuffer regs = ByteBuffer.wrap(state.regs()).order(ByteOrder.LITTLE_ENDIAN);
-        ByteBuffer sregs = ByteBuffer.wrap(state.sregs()).order(ByteOrder.LITTLE_ENDIAN);
-        long base = sregs.getLong(0);
-        long ip = regs.getLong(REG_RIP);
-        Pc found = Pc.NOT_RESET;
-        for (Pc p : Pc.values()) {
-            if (p != Pc.NOT_RESET && base + ip - p.ip == ClockGuestAbi.CODE_GPA) {
-                found = p;
-            }
-        }
-        pc = found;
-        entryGpa = found == Pc.NOT_RESET ? 0 : ClockGuestAbi.CODE_GPA;
-        heldTsc = (regs.getLong(REG_RAX) & 0xFFFF_FFFFL) | (regs.getLong(REG_RDX) << 32);
+        guest.restore(state);
     }
 
     /** KVM_RUN: serve the requests at entry, then run the clock guest to its next exit. */
@@ -469,31 +420,7 @@ public final class SimVcpu implements Vcpu {
         }
         vm.host.world.advance(vm.host.world.draw(vm.host.config.latency().vcpuEntry()));
         serveRequests();
-        switch (pc) {
-            case NOT_RESET -> {
-                return new VcpuExit.Other(17, "KVM_EXIT_INTERNAL_ERROR: the model runs only the clock guest at 0x"
-                        + Long.toHexString(ClockGuestAbi.CODE_GPA) + "; call resetToRealMode first");
-            }
-            case WRMSR -> {
-                writeSystemTime(ClockGuestAbi.PVCLOCK_GPA | 1);
-                serveRequests();
-                return rdtscAndOutLow();
-            }
-            case RDTSC -> {
-                return rdtscAndOutLow();
-            }
-            case OUT_HI -> {
-                pc = Pc.RDTSC;
-                return new VcpuExit.IoOut(ClockGuestAbi.PORT_TSC_HI, 4, heldTsc >>> 32);
-            }
-            default -> throw new IllegalStateException();
-        }
-    }
-
-    private VcpuExit rdtscAndOutLow() {
-        heldTsc = guestTsc();
-        pc = Pc.OUT_HI;
-        return new VcpuExit.IoOut(ClockGuestAbi.PORT_TSC_LO, 4, heldTsc & 0xFFFF_FFFFL);
+        return guest.run();
     }
 
     @Override
