@@ -1,15 +1,17 @@
 package io.kvmclock.cli;
 
-import io.kvmclock.hv.HvUnavailableException;
 import io.kvmclock.hv.HostProfile;
+import io.kvmclock.hv.HvUnavailableException;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.kvm.HostProbe;
 import io.kvmclock.kvm.KvmHypervisor;
 import io.kvmclock.sim.LatencyCalibration;
 import io.kvmclock.sim.SimHostConfig;
 import io.kvmclock.sim.SimHypervisor;
+import java.util.Arrays;
 import java.util.Optional;
 import java.util.function.Supplier;
+import picocli.CommandLine;
 
 /**
  * Which backend a command runs on. Commands that need the real kernel use {@link #open()} (tests may
@@ -58,13 +60,13 @@ final class Backends {
                     return h;
                 }
             }
-            throw new picocli.CommandLine.TypeConversionException("unknown model host '" + s + "' (use "
-                    + String.join(", ", java.util.Arrays.stream(values()).map(h -> h.label).toList()) + ")");
+            throw new CommandLine.TypeConversionException("unknown model host '" + s + "' (use "
+                    + String.join(", ", Arrays.stream(values()).map(h -> h.label).toList()) + ")");
         }
     }
 
     /** picocli's hook for {@link SimHost#parse}. */
-    static final class SimHostConverter implements picocli.CommandLine.ITypeConverter<SimHost> {
+    static final class SimHostConverter implements CommandLine.ITypeConverter<SimHost> {
         @Override
         public SimHost convert(String value) {
             return SimHost.parse(value);

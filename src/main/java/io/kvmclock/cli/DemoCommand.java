@@ -3,8 +3,8 @@ package io.kvmclock.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmclock.demo.DemoResult;
-import io.kvmclock.demo.GuestClockSeen;
 import io.kvmclock.demo.DemoRunner;
+import io.kvmclock.demo.GuestClockSeen;
 import io.kvmclock.demo.HtmlReport;
 import io.kvmclock.demo.MethodResult;
 import io.kvmclock.demo.Summary;
@@ -14,15 +14,17 @@ import io.kvmclock.peer.qemu.Scenario;
 import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreMethods;
 import io.kvmclock.sim.SimHostConfig;
+import io.kvmclock.sim.SimHypervisor;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -156,7 +158,7 @@ final class DemoCommand implements Callable<Integer> {
             };
             DemoRunner runner = new DemoRunner(hv, trials, downtimeNs, progress);
             if (simPeerKhz != null) {
-                if (!(hv instanceof io.kvmclock.sim.SimHypervisor sim)) {
+                if (!(hv instanceof SimHypervisor sim)) {
                     throw UserError.badInput("--sim-peer-khz needs the sim backend: add --backend sim");
                 }
                 runner.withPeer(sim.peer(sim.simHost().config().withName("peer-" + simPeerKhz)
@@ -302,7 +304,7 @@ final class DemoCommand implements Callable<Integer> {
     /** The method's own notes (why it fell back, what it could not do as written), most frequent first. */
     private static void printNotes(PrintWriter out, MethodResult m) {
         var notes = m.notes().entrySet().stream()
-                .sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed()).toList();
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).toList();
         for (var e : notes.subList(0, Math.min(MAX_NOTES_SHOWN, notes.size()))) {
             out.printf("  note (%d/%d trials): %s%n", e.getValue(), m.trials().size(), e.getKey());
         }

@@ -8,12 +8,13 @@ import io.kvmclock.hv.Hypervisor;
 import java.io.PrintWriter;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "drift",
         mixinStandardHelpOptions = true,
@@ -109,7 +110,7 @@ final class DriftCommand implements Callable<Integer> {
             root.put("sinceSeconds", p.seconds());
             root.put("cycles", p.cycles());
             root.put("predictedJumpNs", p.stepNs());
-            root.put("direction", p.direction().name().toLowerCase(java.util.Locale.ROOT));
+            root.put("direction", p.direction().name().toLowerCase(Locale.ROOT));
             root.put("driftPpb", p.driftPpb().setScale(6, RoundingMode.HALF_EVEN));
             root.putObject("pvclock").put("mul", p.drift().pvclock().mul()).put("shift", p.drift().pvclock().shift());
             root.putObject("clocksource").put("mult", p.drift().clocksource().mult())

@@ -1,11 +1,11 @@
 package io.kvmclock.cli;
 
-import io.kvmclock.files.AtomicFiles;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmclock.drift.Durations;
 import io.kvmclock.drift.RefreshPolicy;
 import io.kvmclock.drift.StepChart;
+import io.kvmclock.files.AtomicFiles;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -13,10 +13,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "policy",
         mixinStandardHelpOptions = true,
@@ -216,7 +217,7 @@ final class DriftPolicyCommand implements Callable<Integer> {
         String v = text.trim();
         boolean bare = !v.isEmpty() && v.chars().allMatch(c -> c >= '0' && c <= '9');
         try {
-            return io.kvmclock.drift.Durations.parseNs(bare ? v + "ns" : v);
+            return Durations.parseNs(bare ? v + "ns" : v);
         } catch (IllegalArgumentException e) {
             throw UserError.badInput("--max-jump " + e.getMessage() + " (or a bare number of ns, e.g. 1000)");
         }
@@ -232,7 +233,7 @@ final class DriftPolicyCommand implements Callable<Integer> {
         try {
             from = FrequencyConverter.parseKhz(parts[0]);
             to = FrequencyConverter.parseKhz(parts[1]);
-        } catch (picocli.CommandLine.TypeConversionException e) {
+        } catch (CommandLine.TypeConversionException e) {
             throw UserError.badInput("--range: " + e.getMessage());
         }
         if (to < from) {
@@ -244,7 +245,7 @@ final class DriftPolicyCommand implements Callable<Integer> {
     static long parseStepKhz(String text) {
         try {
             return FrequencyConverter.parseKhz(text, 1, FrequencyConverter.MAX_KHZ);
-        } catch (picocli.CommandLine.TypeConversionException e) {
+        } catch (CommandLine.TypeConversionException e) {
             throw UserError.badInput("--step " + e.getMessage());
         }
     }

@@ -11,13 +11,14 @@ import io.kvmclock.inspect.VcpuClock;
 import io.kvmclock.time.PvclockTimeInfo;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "inspect",
         mixinStandardHelpOptions = true,
@@ -135,7 +136,7 @@ final class InspectCommand implements Callable<Integer> {
             t.row("reference age", v.referenceAgeCycles().map(c -> String.format("%,d cycles", c)).orElse("unknown"),
                     v.referenceAgeSeconds().map(s -> s.toPlainString() + " s").orElse(v.unknownWhy()));
             t.row("pending step", v.pendingStepNs().map(s -> String.format("%,d ns", s)).orElse("unknown"),
-                    v.direction().map(d -> d.name().toLowerCase(java.util.Locale.ROOT)).orElse(""));
+                    v.direction().map(d -> d.name().toLowerCase(Locale.ROOT)).orElse(""));
             out.println("vCPU " + v.vcpu() + ":");
             t.print(out);
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.U128;
 
 /** JSON output: insertion-ordered objects, pretty printed; u64 values printed unsigned. */
@@ -22,7 +23,7 @@ final class Json {
     }
 
     /** The six fields of a pvclock_vcpu_time_info, as every command prints them (u64s unsigned). */
-    static ObjectNode putPvclock(ObjectNode node, io.kvmclock.time.PvclockTimeInfo p) {
+    static ObjectNode putPvclock(ObjectNode node, PvclockTimeInfo p) {
         node.put("version", p.version());
         putUnsigned(node, "tscTimestamp", p.tscTimestamp());
         putUnsigned(node, "systemTime", p.systemTime());

@@ -2,13 +2,17 @@ package io.kvmclock.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvmclock.demo.ErrorChart;
 import io.kvmclock.demo.Summary;
 import io.kvmclock.peer.qemu.Observation;
 import io.kvmclock.peer.qemu.PeerQemuResult;
 import io.kvmclock.peer.qemu.PeerQemuResult.ScenarioResult;
+import io.kvmclock.peer.qemu.QemuReport;
 import io.kvmclock.peer.qemu.Reimplementation;
 import io.kvmclock.peer.qemu.Verdict;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.List;
 
 /** The text table and the JSON of a real-QEMU run, for `peer qemu` and for the demo's real-QEMU rows. */
@@ -37,10 +41,10 @@ final class PeerQemuOutput {
         out.flush();
     }
 
-    static String html(java.nio.file.Path dir, Rows rows) throws java.io.IOException {
+    static String html(Path dir, Rows rows) throws IOException {
         return switch (rows) {
-            case Rows.Ran r -> io.kvmclock.peer.qemu.QemuReport.section(dir, r.result());
-            case Rows.NotRun n -> "<h2>Real QEMU</h2><p class='na'>not run: " + io.kvmclock.demo.ErrorChart.esc(n.why()) + "</p>\n";
+            case Rows.Ran r -> QemuReport.section(dir, r.result());
+            case Rows.NotRun n -> "<h2>Real QEMU</h2><p class='na'>not run: " + ErrorChart.esc(n.why()) + "</p>\n";
         };
     }
 

@@ -9,6 +9,7 @@ import io.kvmclock.scenario.ScenarioRunner;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -102,7 +103,7 @@ final class SimulateCommand implements Callable<Integer> {
 
     private static final class Units {
         static String seconds(long ns) {
-            return java.math.BigDecimal.valueOf(ns, 9).stripTrailingZeros().toPlainString() + " s";
+            return BigDecimal.valueOf(ns, 9).stripTrailingZeros().toPlainString() + " s";
         }
     }
 
@@ -159,7 +160,7 @@ final class SimulateCommand implements Callable<Integer> {
         }
         Path page = reportDir.resolve(safe + ".html");
         try {
-            io.kvmclock.files.AtomicFiles.checkWritable(Files.isDirectory(reportDir) ? page : reportDir);
+            AtomicFiles.checkWritable(Files.isDirectory(reportDir) ? page : reportDir);
         } catch (IOException e) {
             throw Inputs.cannotWrite("--report", reportDir, e);
         }

@@ -8,9 +8,9 @@ import java.math.BigDecimal;
 import java.math.RoundingMode;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "timescale",
         mixinStandardHelpOptions = true,

@@ -2,14 +2,14 @@ package io.kvmclock.demo;
 
 import io.kvmclock.files.AtomicFiles;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.Set;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 
 /** The demo's report: index.html with a table per metric and an SVG chart of each method's error distribution. */
 public final class HtmlReport {

@@ -1,7 +1,10 @@
 package io.kvmclock.demo;
 
 import io.kvmclock.restore.DowntimePolicy;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** All trials of one method. {@code unsupported} is null when the method ran. */
 public record MethodResult(String name, String summary, DowntimePolicy kvmclockPolicy, DowntimePolicy tscPolicy,
@@ -53,8 +56,8 @@ public record MethodResult(String name, String summary, DowntimePolicy kvmclockP
     }
 
     /** Each distinct note the method's restores made, with how many trials made it, in first-seen order. */
-    public java.util.Map<String, Long> notes() {
-        java.util.Map<String, Long> counts = new java.util.LinkedHashMap<>();
+    public Map<String, Long> notes() {
+        Map<String, Long> counts = new LinkedHashMap<>();
         for (TrialResult t : trials) {
             for (String n : t.notes()) {
                 counts.merge(n, 1L, Long::sum);
@@ -69,7 +72,7 @@ public record MethodResult(String name, String summary, DowntimePolicy kvmclockP
         if (a.length == 0) {
             return 0;
         }
-        long n = java.util.Arrays.stream(a).filter(v -> Math.abs(v) <= boundNs).count();
+        long n = Arrays.stream(a).filter(v -> Math.abs(v) <= boundNs).count();
         return (double) n / trials.size();
     }
 }

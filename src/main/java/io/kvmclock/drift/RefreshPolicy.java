@@ -1,6 +1,7 @@
 package io.kvmclock.drift;
 
 import io.kvmclock.time.Drift;
+import io.kvmclock.time.TimeScale;
 import java.math.BigInteger;
 import java.math.RoundingMode;
 import java.util.ArrayList;
@@ -45,7 +46,7 @@ public final class RefreshPolicy {
      * a signed 64-bit value at tscKhz: about 58 years at 5 GHz.
      */
     public static long horizonSeconds(long tscKhz) {
-        int left = Math.max(0, io.kvmclock.time.TimeScale.forGuestKhz(tscKhz).shift());
+        int left = Math.max(0, TimeScale.forGuestKhz(tscKhz).shift());
         return (Long.MAX_VALUE >> left) / 1000 / tscKhz - 1;
     }
 

@@ -14,6 +14,8 @@ import io.kvmclock.state.SampleState;
 import io.kvmclock.state.StateFormat;
 import io.kvmclock.state.StateFormatException;
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -232,8 +234,8 @@ public final class Fuzzer {
     private static JsonNode[] values() {
         JsonNodeFactory f = JsonNodeFactory.instance;
         List<JsonNode> v = new ArrayList<>(List.of(f.numberNode(-1), f.numberNode(0), f.numberNode(1), f.numberNode(4096),
-                f.numberNode(Long.MAX_VALUE), f.numberNode(Long.MIN_VALUE), f.numberNode(new java.math.BigDecimal("1e309")),
-                f.numberNode(1.5), f.numberNode(new java.math.BigInteger("18446744073709551616")), f.booleanNode(true),
+                f.numberNode(Long.MAX_VALUE), f.numberNode(Long.MIN_VALUE), f.numberNode(new BigDecimal("1e309")),
+                f.numberNode(1.5), f.numberNode(new BigInteger("18446744073709551616")), f.booleanNode(true),
                 f.nullNode(), f.objectNode(), f.arrayNode(), f.textNode(""), f.textNode("x")));
         for (String t : new String[] {"1ms", "40h", "-5s", "106751d", "0s", "1.5s", "2596138", "kvm-intel", "clock-guest",
                 "ideal", "this-machine", "kexec", "migrate", "hotplug", "tsc-offset-write", "set-clock", "vmx", "svm"}) {

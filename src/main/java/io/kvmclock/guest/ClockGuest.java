@@ -12,6 +12,7 @@ import io.kvmclock.hv.VcpuExit;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.time.PvclockTimeInfo;
 import java.io.ByteArrayOutputStream;
+import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -237,7 +238,7 @@ public final class ClockGuest {
                     throw new IllegalArgumentException("clock guest snapshot has " + b.remaining() + " trailing bytes");
                 }
                 return new Snapshot(new CpuState(regs, sregs), msr, tsc, mem);
-            } catch (java.nio.BufferUnderflowException | NegativeArraySizeException e) {
+            } catch (BufferUnderflowException | NegativeArraySizeException e) {
                 throw new IllegalArgumentException("clock guest snapshot is truncated or corrupt", e);
             }
         }

@@ -1,6 +1,7 @@
 package io.kvmclock.hv;
 
 import io.kvmclock.time.PvclockTimeInfo;
+import io.kvmclock.time.TscScaling;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -133,7 +134,7 @@ public final class FaultInjector {
         }
 
         @Override
-        public Optional<io.kvmclock.time.TscScaling> tscScaling() {
+        public Optional<TscScaling> tscScaling() {
             return d.tscScaling();
         }
 

@@ -6,9 +6,12 @@ import io.kvmclock.time.PvclockTimeInfo;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.math.RoundingMode;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -126,7 +129,7 @@ public final class Inspector {
         }
         return found.stream().filter(f -> {
             byte[] before = mem.readBytes(f.hva() - 4, 4);
-            return before.length != 4 || java.nio.ByteBuffer.wrap(before).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+            return before.length != 4 || ByteBuffer.wrap(before).order(ByteOrder.LITTLE_ENDIAN)
                     .getInt() != PvclockTimeInfo.SIZE;
         }).toList();
     }
@@ -178,7 +181,7 @@ public final class Inspector {
             if (a.length == 0 || b.length == 0) {
                 return Optional.empty();
             }
-            if (java.util.Arrays.equals(a, b) && (a[0] & 1) == 0) {
+            if (Arrays.equals(a, b) && (a[0] & 1) == 0) {
                 return scanner.check(hva, a, m);
             }
             Thread.onSpinWait();

@@ -8,12 +8,14 @@ import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.Errno;
 import io.kvmclock.hv.HostClocks;
 import io.kvmclock.hv.HostInfo;
+import io.kvmclock.hv.HostProfile;
 import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.HvUnavailableException;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.VcpuExit;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
+import io.kvmclock.time.TscScaling;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -22,6 +24,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The /dev/kvm system fd. Owns every VM it made that is still open, and one private "clock VM" (a VM with one
@@ -232,12 +235,12 @@ final class Kvm implements Hypervisor {
      */
     /** The scaling kind follows the CPU vendor (VMX on Intel, SVM on AMD), where the kernel can scale at all. */
     @Override
-    public java.util.Optional<io.kvmclock.time.TscScaling> tscScaling() {
+    public Optional<TscScaling> tscScaling() {
         checkOpen();
         if (!capabilities.tscControl()) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
-        return java.util.Optional.of(io.kvmclock.hv.HostProfile.scalingFormat(HostProbe.cpuinfo("vendor_id")));
+        return Optional.of(HostProfile.scalingFormat(HostProbe.cpuinfo("vendor_id")));
     }
 
     @Override

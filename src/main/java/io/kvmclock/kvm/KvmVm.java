@@ -80,7 +80,7 @@ final class KvmVm implements Vm {
             memFd = Native.open(file.toString(), Native.O_RDWR | Native.O_CREAT | Native.O_CLOEXEC, 0600);
         } catch (Native.NativeError e) {
             throw new IllegalArgumentException("cannot open shared guest memory file " + file + ": "
-                    + io.kvmclock.hv.Errno.describe(e.errno));
+                    + Errno.describe(e.errno));
         }
         try {
             Native.ftruncate(memFd, size);

@@ -2,8 +2,8 @@ package io.kvmclock.restore;
 
 import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.hv.ClockData;
-import io.kvmclock.hv.HostClocks;
 import io.kvmclock.hv.Errno;
+import io.kvmclock.hv.HostClocks;
 import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.Vcpu;

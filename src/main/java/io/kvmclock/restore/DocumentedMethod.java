@@ -1,5 +1,6 @@
 package io.kvmclock.restore;
 
+import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.state.ClockState;
 import io.kvmclock.time.Units;
@@ -32,7 +33,7 @@ public record DocumentedMethod() implements RestoreMethod {
     }
 
     @Override
-    public String unsupportedReason(io.kvmclock.hv.ClockCapabilities caps) {
+    public String unsupportedReason(ClockCapabilities caps) {
         return Offsets.needsOffsetAttribute(caps);
     }
 

@@ -1,5 +1,7 @@
 package io.kvmclock.restore;
 
+import java.util.Locale;
+
 /** What the guest's clocks do across the blackout. */
 public enum DowntimePolicy {
     /** The clocks include the blackout, as on real hardware that kept running. */
@@ -8,6 +10,6 @@ public enum DowntimePolicy {
     FREEZE;
 
     public String label() {
-        return name().toLowerCase(java.util.Locale.ROOT);
+        return name().toLowerCase(Locale.ROOT);
     }
 }

@@ -1,6 +1,8 @@
 package io.kvmclock.restore;
 
+import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.hv.ClockData;
+import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.state.ClockState;
 
@@ -9,7 +11,7 @@ final class Offsets {
     private Offsets() {}
 
     /** The unsupported reason of every method that writes KVM_VCPU_TSC_OFFSET: null where the attribute exists. */
-    static String needsOffsetAttribute(io.kvmclock.hv.ClockCapabilities caps) {
+    static String needsOffsetAttribute(ClockCapabilities caps) {
         return caps.vcpuAttributes() ? null : "needs KVM_CAP_VCPU_ATTRIBUTES (the TSC offset attribute)";
     }
 
@@ -80,7 +82,7 @@ final class Offsets {
             if (v.getTscKhz() != want) {
                 try {
                     v.setTscKhz(want);
-                } catch (io.kvmclock.hv.HvException e) {
+                } catch (HvException e) {
                     throw new RestoreFailedException("vCPU " + v.id() + " ran at " + want + " kHz and this host cannot"
                             + " give it that rate (" + e.getMessage() + "): it needs TSC scaling (KVM_CAP_TSC_CONTROL)");
                 }

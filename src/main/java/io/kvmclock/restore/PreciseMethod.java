@@ -1,5 +1,6 @@
 package io.kvmclock.restore;
 
+import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.state.ClockState;
@@ -85,7 +86,7 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
     }
 
     @Override
-    public String unsupportedReason(io.kvmclock.hv.ClockCapabilities caps) {
+    public String unsupportedReason(ClockCapabilities caps) {
         return Offsets.needsOffsetAttribute(caps);
     }
 

@@ -3,6 +3,7 @@ package io.kvmclock.sim;
 import io.kvmclock.hv.HostProfile;
 import io.kvmclock.time.TscScaling;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * One modelled host: its TSC hardware, its kernel's calibration and clocks, and KVM's capabilities and
@@ -224,7 +225,7 @@ public record SimHostConfig(String name, long tscKhz, long tscHz, long tscAtStar
     }
 
     /** A copy with some fields changed: every {@code with...} method goes through here, so a new field is added once. */
-    private SimHostConfig edit(java.util.function.Consumer<Edit> change) {
+    private SimHostConfig edit(Consumer<Edit> change) {
         Edit e = new Edit(this);
         change.accept(e);
         return e.build();

@@ -1,15 +1,17 @@
 package io.kvmclock.sim;
 
 import io.kvmclock.hv.ClockCapabilities;
+import io.kvmclock.hv.Errno;
 import io.kvmclock.hv.HostClocks;
 import io.kvmclock.hv.HostInfo;
-import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.HvException;
-import io.kvmclock.hv.Errno;
+import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
+import io.kvmclock.time.TscScaling;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The model's {@link Hypervisor}: one host kernel with KVM on a deterministic time line. Hosts made with
@@ -86,7 +88,7 @@ public final class SimHypervisor implements Hypervisor {
     }
 
     @Override
-    public java.util.Optional<io.kvmclock.time.TscScaling> tscScaling() {
+    public Optional<TscScaling> tscScaling() {
         return host.config.tscScaling();
     }
 

@@ -6,6 +6,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.function.BiConsumer;
 
 /** Guest physical memory as a byte array, with allocation-free little-endian accessors for the hot path. */
 final class SimMemory implements GuestMemory {
@@ -16,7 +17,7 @@ final class SimMemory implements GuestMemory {
 
     final byte[] bytes;
     /** Charges the host time a bulk copy of {@code pages} pages costs (a VMM saving or loading guest memory). */
-    java.util.function.BiConsumer<String, Integer> bulkCost = (what, pages) -> { };
+    BiConsumer<String, Integer> bulkCost = (what, pages) -> { };
 
     SimMemory(long size) {
         if (size <= 0 || size > Integer.MAX_VALUE - 8) {

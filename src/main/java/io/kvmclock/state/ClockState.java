@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Everything a VMM must carry to give a guest back its clocks: the KVM_GET_CLOCK result, each vCPU's TSC and
@@ -120,7 +121,7 @@ public record ClockState(FormatVersion format, Capture capture, HostInfo host,
     }
 
     /** As {@link #placementOn(HostInfo, HostClocks)}, reading the destination's clocks only when the rule needs them. */
-    public Placement placementOn(HostInfo dest, java.util.function.Supplier<HostClocks> destClocks) {
+    public Placement placementOn(HostInfo dest, Supplier<HostClocks> destClocks) {
         Objects.requireNonNull(dest, "dest");
         Objects.requireNonNull(destClocks, "destClocks");
         boolean sameBoot = !host.bootId().isEmpty() && host.bootId().equals(dest.bootId());

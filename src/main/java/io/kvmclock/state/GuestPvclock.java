@@ -2,6 +2,7 @@ package io.kvmclock.state;
 
 import io.kvmclock.state.StateFormatException.Reason;
 import io.kvmclock.time.PvclockTimeInfo;
+import java.util.Arrays;
 import java.util.Objects;
 
 /** A vCPU's kvmclock as the guest sees it: absent if the guest never enabled it, else the structure and its source. */
@@ -70,7 +71,7 @@ public sealed interface GuestPvclock {
     static GuestPvclock of(int code, PvclockTimeInfo raw) {
         return switch (code) {
             case 0 -> {
-                if (!java.util.Arrays.equals(raw.encode(), new byte[PvclockTimeInfo.SIZE])) {
+                if (!Arrays.equals(raw.encode(), new byte[PvclockTimeInfo.SIZE])) {
                     throw new StateFormatException(Reason.PVCLOCK_PADDING,
                             "pvclock bytes are not zero for a vCPU whose kvmclock was not enabled");
                 }

@@ -1,5 +1,6 @@
 package io.kvmclock.state;
 
+import io.kvmclock.hv.TscScale;
 import io.kvmclock.state.StateFormatException.Reason;
 import io.kvmclock.time.TscScaling;
 import java.util.Objects;
@@ -73,7 +74,7 @@ public sealed interface TscRatio {
      * The scaling a KVM_VCPU_TSC_SCALE reading says: none at the ratio 1.0, else the hardware whose fractional
      * bits it reports (48 VMX, 32 SVM). {@code otherwise} is kept for a reading that names neither.
      */
-    static TscRatio ofKernel(io.kvmclock.hv.TscScale k, TscRatio otherwise) {
+    static TscRatio ofKernel(TscScale k, TscRatio otherwise) {
         if (k.unity()) {
             return new None();
         }

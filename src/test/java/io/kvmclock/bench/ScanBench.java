@@ -1,11 +1,15 @@
 package io.kvmclock.bench;
 
+import io.kvmclock.hv.HvException;
 import io.kvmclock.inspect.ChildGuest;
 import io.kvmclock.inspect.ProcFs;
 import io.kvmclock.inspect.PvclockScanner;
 import io.kvmclock.inspect.TargetMemory;
 import io.kvmclock.inspect.VmProcess;
+import io.kvmclock.kvm.KvmHypervisor;
+import io.kvmclock.kvm.ProcessMemoryReader;
 import io.kvmclock.peer.qemu.QemuProcess;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -46,7 +50,7 @@ public class ScanBench {
             owner = q;
             q.guestRam(Duration.ofSeconds(30));
             process = ProcFs.read(q.pid());
-            try (var hv = io.kvmclock.kvm.KvmHypervisor.open()) {
+            try (var hv = KvmHypervisor.open()) {
                 khz = hv.host().tscKhz();
             }
         } else {
@@ -71,14 +75,14 @@ public class ScanBench {
     /** The ceiling: the same mappings read into the same 4 MiB buffer with process_vm_readv, not scanned. */
     @Benchmark
     public long readOnly() {
-        java.nio.ByteBuffer buf = readBuffer;
+        ByteBuffer buf = readBuffer;
         long total = 0;
         for (var m : process.guestRam().all()) {
             for (long at = m.start(); at < m.end(); at += buf.capacity()) {
                 buf.clear().limit((int) Math.min(buf.capacity(), m.end() - at));
                 try {
-                    total += io.kvmclock.kvm.ProcessMemoryReader.read(process.pid(), at, buf);
-                } catch (io.kvmclock.hv.HvException unmapped) {
+                    total += ProcessMemoryReader.read(process.pid(), at, buf);
+                } catch (HvException unmapped) {
                     // a guard page or a hole: the scan skips it too
                 }
             }
@@ -86,7 +90,7 @@ public class ScanBench {
         return total;
     }
 
-    private final java.nio.ByteBuffer readBuffer = java.nio.ByteBuffer.allocateDirect(4 << 20);
+    private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(4 << 20);
 
     @TearDown(Level.Trial)
     public void stop() throws Exception {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -52,6 +53,6 @@ class ConventionsTest {
 
     @Test
     void exitCodesAreDistinct() {
-        assertEquals(4, java.util.Set.of(ExitCode.OK, ExitCode.FAILURE, ExitCode.BAD_INPUT, ExitCode.ENVIRONMENT).size());
+        assertEquals(4, Set.of(ExitCode.OK, ExitCode.FAILURE, ExitCode.BAD_INPUT, ExitCode.ENVIRONMENT).size());
     }
 }

@@ -9,6 +9,7 @@ import io.kvmclock.kvm.RealKvm;
 import io.kvmclock.time.TimeScale;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -96,7 +97,7 @@ class DemoCommandTest {
         assertEquals(ExitCode.OK, text.exitCode(), text.err());
         assertTrue(text.out().contains("FELL BACK: 3"), text.out());
         assertTrue(text.out().contains("note (3/3 trials): KVM_SET_CLOCK_GUEST is missing on this kernel"), text.out());
-        String[] withJson = java.util.Arrays.copyOf(args, args.length + 1);
+        String[] withJson = Arrays.copyOf(args, args.length + 1);
         withJson[args.length] = "--json";
         JsonNode m = CliRun.of(withJson).json().get("methods").get(0);
         assertEquals(3, m.get("fallbacks").asInt());

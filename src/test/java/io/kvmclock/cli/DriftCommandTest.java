@@ -7,8 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kvmclock.drift.DriftPredictor;
 import io.kvmclock.drift.RefreshPolicy;
+import io.kvmclock.kvm.KvmHypervisor;
+import io.kvmclock.sim.SimHostConfig;
+import io.kvmclock.sim.SimHypervisor;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -88,7 +92,7 @@ class DriftCommandTest {
         try {
             Backends.source = () -> {
                 throw new UserError(ExitCode.ENVIRONMENT,
-                        io.kvmclock.kvm.KvmHypervisor.unavailableReason(java.nio.file.Path.of("/nonexistent/kvm")).orElseThrow());
+                        KvmHypervisor.unavailableReason(Path.of("/nonexistent/kvm")).orElseThrow());
             };
             CliRun r = CliRun.of("drift", "--measure", "20s");
             assertEquals(ExitCode.ENVIRONMENT, r.exitCode());
@@ -102,7 +106,7 @@ class DriftCommandTest {
     void measureThroughTheSeamPrintsMeasurementBesidePrediction() {
         var saved = Backends.source;
         try {
-            Backends.source = () -> io.kvmclock.sim.SimHypervisor.create(io.kvmclock.sim.SimHostConfig.pvmIntel202611(), 1);
+            Backends.source = () -> SimHypervisor.create(SimHostConfig.pvmIntel202611(), 1);
             CliRun r = CliRun.of("drift", "--measure", "20s", "--json");
             assertEquals(ExitCode.OK, r.exitCode(), r.err());
             JsonNode j = r.json();
@@ -110,7 +114,7 @@ class DriftCommandTest {
             assertTrue(j.get("newReference").asBoolean());
             assertEquals(j.get("measuredJumpNs").asLong() - j.get("predictedJumpNs").asLong(),
                     j.get("differenceNs").asLong());
-            assertEquals(DriftPredictor.stepNs(io.kvmclock.sim.SimHostConfig.pvmIntel202611().tscKhz(), j.get("hostCycles").asLong()), j.get("predictedJumpNs").asLong());
+            assertEquals(DriftPredictor.stepNs(SimHostConfig.pvmIntel202611().tscKhz(), j.get("hostCycles").asLong()), j.get("predictedJumpNs").asLong());
             assertTrue(Math.abs(j.get("differenceNs").asLong()) <= 2, j.toString());
             assertTrue(r.err().contains("waiting 20s") && r.err().contains("waited 20s of 20s"), r.err());
         } finally {
@@ -153,7 +157,7 @@ class DriftCommandTest {
         }
         String text = Files.readString(svg);
         assertTrue(text.startsWith("<svg") && text.contains("polyline") && text.contains("2,600,000 kHz"), text);
-        var doc = javax.xml.parsers.DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(svg.toFile());
+        var doc = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(svg.toFile());
         assertEquals("svg", doc.getDocumentElement().getNodeName());
         assertEquals(2, doc.getElementsByTagName("polyline").getLength(), "one line per charted frequency");
     }

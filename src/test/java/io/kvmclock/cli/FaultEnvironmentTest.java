@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kvmclock.files.AtomicFiles;
 import io.kvmclock.kvm.RealKvm;
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -65,7 +67,7 @@ class FaultEnvironmentTest {
     private static Ran shell(String script) throws Exception {
         String kvmclock = String.join(" ", kvmclock().stream().map(a -> "'" + a + "'").toList());
         ProcessBuilder b = new ProcessBuilder("unshare", "-m", "--propagation", "private", "sh", "-c", script)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectError(ProcessBuilder.Redirect.PIPE);
         b.environment().put("KVMCLOCK", kvmclock);
         Process p = b.start();
@@ -176,7 +178,7 @@ class FaultEnvironmentTest {
             assertFalse(Files.exists(staleDir));
             assertFalse(Files.exists(staleMem));
         } finally {
-            io.kvmclock.files.AtomicFiles.deleteTree(staleDir);
+            AtomicFiles.deleteTree(staleDir);
             Files.deleteIfExists(staleMem);
         }
     }

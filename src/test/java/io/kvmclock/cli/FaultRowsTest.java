@@ -11,6 +11,7 @@ import io.kvmclock.state.StateFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -194,12 +195,12 @@ class FaultRowsTest {
     void anOverwrittenFileKeepsItsPermissionsAndALinkStaysALink() throws IOException {
         Path target = dir.resolve("real.kvmclk");
         sample(target);
-        Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-------"));
         Path link = Files.createSymbolicLink(dir.resolve("link.kvmclk"), target.getFileName());
         assertEquals(ExitCode.OK, CliRun.of("state", "sample", link.toString(), "--force", "--vcpus", "3").exitCode());
         assertTrue(Files.isSymbolicLink(link), "the link is still a link");
         assertEquals(3, StateFile.read(target).vcpus().size(), "written through the link");
-        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(target)));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(target)));
         assertEquals(List.of(), leftovers());
     }
 

@@ -11,7 +11,9 @@ import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,7 +54,7 @@ class PeerQemuCommandTest {
         assertTrue(ss.get(1).path("qemuDowntimeMs").path("median").isIntegralNumber(), "a migration has QEMU's downtime");
         assertTrue(Files.readString(dir.resolve("index.html")).contains("Real QEMU " + QemuProcess.version(qemu)));
         assertTrue(Files.exists(dir.resolve("qemu-kvmclock-error.svg")));
-        assertEquals(java.util.Set.of(), QemuProcess.ownedDirectories(), "no QEMU directory left behind");
+        assertEquals(Set.of(), QemuProcess.ownedDirectories(), "no QEMU directory left behind");
     }
 
     @Test
@@ -86,7 +88,7 @@ class PeerQemuCommandTest {
         assertEquals(ExitCode.ENVIRONMENT, r.exitCode(), r.err());
         assertEquals("kvmclock: qemu-system-x86_64 exited at start: qemu-system-x86_64: failed to initialize kvm: Permission denied",
                 r.err().strip());
-        assertEquals(java.util.Set.of(), QemuProcess.ownedDirectories());
+        assertEquals(Set.of(), QemuProcess.ownedDirectories());
     }
 
     /** SIGTERM, or SIGINT as Ctrl-C sends it, mid-run: the shutdown hook takes QEMU and its files with it. */
@@ -127,6 +129,6 @@ class PeerQemuCommandTest {
     }
 
     private static List<String> names(JsonNode ss) {
-        return java.util.stream.StreamSupport.stream(ss.spliterator(), false).map(s -> s.path("name").asText()).toList();
+        return StreamSupport.stream(ss.spliterator(), false).map(s -> s.path("name").asText()).toList();
     }
 }

@@ -20,6 +20,7 @@ import io.kvmclock.kvm.RealKvm;
 import io.kvmclock.peer.qemu.QemuProcess;
 import io.kvmclock.peer.qemu.RealQemu;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -191,7 +192,7 @@ class PrometheusScrapeTest {
     }
 
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
     }

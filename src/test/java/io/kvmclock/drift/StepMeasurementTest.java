@@ -11,6 +11,8 @@ import io.kvmclock.sim.SimHypervisor;
 import io.kvmclock.time.Clocksource;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class StepMeasurementTest {
@@ -117,7 +119,7 @@ class StepMeasurementTest {
     @Test
     void progressCoversTheWaitInWholeSecondsAtMostTwoHundredTimes() {
         try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.ideal(INTEL_KHZ), 6)) {
-            java.util.List<Long> seen = new java.util.ArrayList<>();
+            List<Long> seen = new ArrayList<>();
             new StepMeasurement(hv).measure(40 * 3_600 * SECOND, StepMeasurement.Trigger.TSC_OFFSET,
                     (done, total) -> seen.add(done));
             assertTrue(seen.size() <= 200, seen.size() + " progress calls");

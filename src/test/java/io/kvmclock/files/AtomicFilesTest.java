@@ -5,10 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,7 +48,7 @@ class AtomicFilesTest {
         int[] writes = {0};
         return new AtomicFiles.Io() {
             @Override
-            public void write(java.nio.channels.FileChannel ch, java.nio.ByteBuffer data) throws IOException {
+            public void write(FileChannel ch, ByteBuffer data) throws IOException {
                 if (++writes[0] == failWrite) {
                     ch.write(data.slice(0, data.remaining() / 2));
                     throw new IOException("No space left on device");
@@ -52,7 +57,7 @@ class AtomicFilesTest {
             }
 
             @Override
-            public void force(java.nio.channels.FileChannel ch) throws IOException {
+            public void force(FileChannel ch) throws IOException {
                 AtomicFiles.REAL.force(ch);
             }
 
@@ -66,10 +71,10 @@ class AtomicFilesTest {
         };
     }
 
-    private static java.util.Map<String, byte[]> report(String v) {
-        java.util.Map<String, byte[]> m = new java.util.LinkedHashMap<>();
+    private static Map<String, byte[]> report(String v) {
+        Map<String, byte[]> m = new LinkedHashMap<>();
         for (String n : List.of("a.svg", "b.svg", "index.html")) {
-            m.put(n, (n + " " + v).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            m.put(n, (n + " " + v).getBytes(StandardCharsets.UTF_8));
         }
         return m;
     }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvmclock.hv.ClockGuestAbi;
+import io.kvmclock.hv.CpuState;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.VcpuExit;
@@ -16,6 +17,7 @@ import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -36,7 +38,7 @@ class ClockGuestTest {
 
     @Test
     void snapshotBytesRoundTrip() {
-        var s = new ClockGuest.Snapshot(new io.kvmclock.hv.CpuState(new byte[144], new byte[312]), 0x2001, -5, new byte[] {1, 2, 3});
+        var s = new ClockGuest.Snapshot(new CpuState(new byte[144], new byte[312]), 0x2001, -5, new byte[] {1, 2, 3});
         assertEquals(s, ClockGuest.Snapshot.fromBytes(s.toBytes()));
     }
 
@@ -120,7 +122,7 @@ class ClockGuestTest {
             assertTrue(out.contains("code=true"), out);
             assertTrue(out.contains("first=IoOut[port=" + ClockGuestAbi.PORT_TSC_LO + ", size=4"), out);
             byte[] file = Files.readAllBytes(mem);
-            byte[] pv = java.util.Arrays.copyOfRange(file, (int) ClockGuestAbi.PVCLOCK_GPA, (int) ClockGuestAbi.PVCLOCK_GPA + PvclockTimeInfo.SIZE);
+            byte[] pv = Arrays.copyOfRange(file, (int) ClockGuestAbi.PVCLOCK_GPA, (int) ClockGuestAbi.PVCLOCK_GPA + PvclockTimeInfo.SIZE);
             PvclockTimeInfo filled = PvclockTimeInfo.decode(pv);
             assertTrue(filled.version() > 0 && filled.mul() != 0, "the child's KVM filled the shared pvclock: " + filled);
             assertTrue(out.contains("version=" + filled.version()), out);

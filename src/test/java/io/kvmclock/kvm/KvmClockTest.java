@@ -11,12 +11,15 @@ import io.kvmclock.hv.Errno;
 import io.kvmclock.hv.HostClocks;
 import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.hv.TscScale;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
 import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -93,7 +96,7 @@ class KvmClockTest {
      */
     @Test
     void tscOffsetRoundTripsAndTheGuestSeesExactlyIt() {
-        boolean pvm = java.nio.file.Files.exists(java.nio.file.Path.of("/sys/module/kvm_pvm"));
+        boolean pvm = Files.exists(Path.of("/sys/module/kvm_pvm"));
         try (Vm vm = hv.createVm(VmConfig.defaults())) {
             Vcpu v = vm.createVcpu(0);
             ClockGuest g = ClockGuest.boot(vm, v);
@@ -244,7 +247,7 @@ class KvmClockTest {
                 assertFalse(has, "KVM_VCPU_TSC_SCALE without KVM_CAP_TSC_CONTROL");
             }
             if (has) {
-                io.kvmclock.hv.TscScale s = v.getTscScale();
+                TscScale s = v.getTscScale();
                 assertTrue(s.tscFracBits() == 48 || s.tscFracBits() == 32, "tsc_frac_bits " + s.tscFracBits());
             } else {
                 HvException e = assertThrows(HvException.class, v::getTscScale);

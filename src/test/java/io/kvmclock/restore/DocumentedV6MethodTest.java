@@ -9,6 +9,7 @@ import io.kvmclock.demo.DemoRunner;
 import io.kvmclock.demo.MethodResult;
 import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.hv.TscScale;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
 import io.kvmclock.kvm.RealKvm;
@@ -130,7 +131,7 @@ class DocumentedV6MethodTest {
                 long ratio = TscScaling.VMX.ratio(1_500_000, hv.simHost().tscKhz());
                 assertEquals(new TscRatio.Hardware(TscScaling.VMX, ratio), v.scaling());
                 if (cfg.v6Series()) {
-                    assertEquals(new ScaleReading.FromKernel(new io.kvmclock.hv.TscScale(ratio, 48)), v.kernelScale());
+                    assertEquals(new ScaleReading.FromKernel(new TscScale(ratio, 48)), v.kernelScale());
                 } else {
                     assertEquals(new ScaleReading.NotRead(), v.kernelScale());
                 }

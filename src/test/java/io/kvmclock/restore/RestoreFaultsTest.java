@@ -8,9 +8,9 @@ import io.kvmclock.demo.TrialResult;
 import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.Errno;
+import io.kvmclock.hv.FaultInjector;
 import io.kvmclock.hv.FaultInjector.Call;
 import io.kvmclock.hv.FaultInjector.Fault;
-import io.kvmclock.hv.FaultInjector;
 import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.Vcpu;
@@ -52,8 +52,8 @@ class RestoreFaultsTest {
      */
     private static SimHostConfig hostFor(RestoreMethod m) {
         return switch (m) {
-            case io.kvmclock.restore.ClockGuestMethod c -> SimHostConfig.clockGuestHost();
-            case io.kvmclock.restore.DocumentedV6Method v -> SimHostConfig.v6Host();
+            case ClockGuestMethod c -> SimHostConfig.clockGuestHost();
+            case DocumentedV6Method v -> SimHostConfig.v6Host();
             default -> SimHostConfig.kvmIntel();
         };
     }

@@ -123,7 +123,7 @@ class RestoreMethodsTest {
                     ClockGuest.resume(vm, v, image);
                     new ClockGuestMethod(DowntimePolicy.ADVANCE).restore(new RestoreTarget(hv, vm, List.of(v)), saved);
                     var restored = v.getClockGuest();
-                    var savedPv = io.kvmclock.restore.Saved.pvclock(saved, 0);
+                    var savedPv = Saved.pvclock(saved, 0);
                     assertEquals(savedPv.read(restored.tscTimestamp()), restored.systemTime(), "trial " + i);
                     assertEquals(savedPv.scale(), restored.scale());
                 } finally {

@@ -83,7 +83,7 @@ class ScenarioRunnerTest {
 
     @Test
     void theV6PresetIsTheV6Host() throws IOException {
-        Scenario s = Scenario.parse(new java.io.ByteArrayInputStream("""
+        Scenario s = Scenario.parse(new ByteArrayInputStream("""
             {"duration": "1m", "sampleEvery": "10s", "host": {"preset": "v6"}, "events": []}
             """.getBytes(java.nio.charset.StandardCharsets.UTF_8)), "inline");
         assertTrue(s.host().config().v6Series(), s.host().config().toString());

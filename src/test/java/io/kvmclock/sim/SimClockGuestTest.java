@@ -5,12 +5,15 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.ClockGuestAbi;
 import io.kvmclock.hv.CpuState;
+import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.VcpuExit;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
+import io.kvmclock.time.TscScaling;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class SimClockGuestTest {
@@ -79,7 +82,7 @@ class SimClockGuestTest {
         try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 1)) {
             Vm vm = hv.createVm(VmConfig.defaults());
             Vcpu v = vm.createVcpu(0);
-            assertEquals(22, assertThrows(io.kvmclock.hv.HvException.class, v::kvmclockCtrl).errno(),
+            assertEquals(22, assertThrows(HvException.class, v::kvmclockCtrl).errno(),
                     "EINVAL before the guest enables kvmclock");
             GuestProbe.start(v);
             GuestProbe.readTsc(v);
@@ -93,7 +96,7 @@ class SimClockGuestTest {
     @Test
     void scaledPvclockFrequencyIsKhzTruncatedOn618AndHzWithTheSeries() {
         for (boolean series : new boolean[] {false, true}) {
-            SimHostConfig cfg = SimHostConfig.pvmIntel202611().withScaling(java.util.Optional.of(io.kvmclock.time.TscScaling.VMX))
+            SimHostConfig cfg = SimHostConfig.pvmIntel202611().withScaling(Optional.of(TscScaling.VMX))
                     .withClockGuest(series);
             try (SimHypervisor hv = SimHypervisor.create(cfg, 1)) {
                 Vm vm = hv.createVm(VmConfig.defaults());
@@ -102,10 +105,10 @@ class SimClockGuestTest {
                 GuestProbe.start(v);
                 GuestProbe.readTsc(v);
                 long host = cfg.tscKhz();
-                long ratio = io.kvmclock.time.TscScaling.VMX.ratio(1_000_000, host);
+                long ratio = TscScaling.VMX.ratio(1_000_000, host);
                 TimeScale expected = series
-                        ? TimeScale.kvmGetTimeScale(1_000_000_000L, io.kvmclock.time.TscScaling.VMX.scale(host * 1000, ratio))
-                        : TimeScale.forGuestKhz(io.kvmclock.time.TscScaling.VMX.scale(host, ratio));
+                        ? TimeScale.kvmGetTimeScale(1_000_000_000L, TscScaling.VMX.scale(host * 1000, ratio))
+                        : TimeScale.forGuestKhz(TscScaling.VMX.scale(host, ratio));
                 assertEquals(expected, GuestProbe.pvclock(vm).scale());
                 if (!series) {
                     assertEquals(TimeScale.forGuestKhz(999_999), expected, "2.1 GHz scaled to 1 GHz truncates to 999,999 kHz");

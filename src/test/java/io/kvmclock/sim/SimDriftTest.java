@@ -3,11 +3,11 @@ package io.kvmclock.sim;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.kvmclock.hv.Vcpu;
-import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
 import io.kvmclock.time.Clocksource;
 import io.kvmclock.time.Drift;
 import io.kvmclock.time.PvclockTimeInfo;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** Master clock re-references on the model against Drift's prediction and published measurements. */
@@ -31,7 +31,7 @@ class SimDriftTest {
     void publishedHostStepsLikeItsLogAt1250And15600Seconds() {
         long khz = 2_995_200;
         assertEquals(new Clocksource(5_601_368, 24), Clocksource.forTscKhz(khz), "the published log's clocksource");
-        SimHostConfig cfg = SimHostConfig.ideal(khz).withScaling(java.util.Optional.empty())
+        SimHostConfig cfg = SimHostConfig.ideal(khz).withScaling(Optional.empty())
                 .withHotplugForcesMasterclockUpdate(true);
         Drift drift = Drift.forTscKhz(khz);
         long[] seconds = {1_250, 15_600};
@@ -115,7 +115,7 @@ class SimDriftTest {
     @Test
     void masterclockSyncPeriodKeepsStepsSmall() {
         long khz = 2_995_200;
-        SimHostConfig cfg = SimHostConfig.ideal(khz).withScaling(java.util.Optional.empty())
+        SimHostConfig cfg = SimHostConfig.ideal(khz).withScaling(Optional.empty())
                 .withHotplugForcesMasterclockUpdate(true).withMasterclockSyncPeriodS(300);
         try (SimHypervisor hv = SimHypervisor.create(cfg, 9)) {
             SimVm vm = (SimVm) hv.createVm(VmConfig.defaults());

@@ -15,6 +15,7 @@ import io.kvmclock.hv.VmConfig;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
 import io.kvmclock.time.TscScaling;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -134,7 +135,7 @@ class SimV6SeriesTest {
             Vcpu w = v618.createVm(VmConfig.defaults()).createVcpu(0);
             HvException e = assertThrows(HvException.class, w::getTscScale);
             assertTrue(e.is(Errno.ENXIO), "6.18 has no KVM_VCPU_TSC_SCALE: " + e.getMessage());
-            SimHypervisor noScaling = SimHypervisor.create(SimHostConfig.v6Host().withScaling(java.util.Optional.empty()), 7);
+            SimHypervisor noScaling = SimHypervisor.create(SimHostConfig.v6Host().withScaling(Optional.empty()), 7);
             HvException n = assertThrows(HvException.class, () -> noScaling.createVm(VmConfig.defaults()).createVcpu(0).getTscScale());
             assertTrue(n.is(Errno.ENXIO), "v6 without TSC control: " + n.getMessage());
             noScaling.close();

@@ -1,8 +1,10 @@
 package io.kvmclock.state;
 
 import static io.kvmclock.RecordedHosts.AMD_KHZ;
+
 import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.time.PvclockTimeInfo;
+import io.kvmclock.time.TscScaling;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -85,7 +87,7 @@ final class Layout {
             x.khz = v.tscKhz();
             x.scaling = switch (v.scaling()) {
                 case TscRatio.None n -> 0;
-                case TscRatio.Hardware h -> h.scaling() == io.kvmclock.time.TscScaling.VMX ? 1 : 2;
+                case TscRatio.Hardware h -> h.scaling() == TscScaling.VMX ? 1 : 2;
             };
             x.ratio = v.scaling().storedRatio();
             x.source = switch (v.pvclock()) {

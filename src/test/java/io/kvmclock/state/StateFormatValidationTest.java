@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvmclock.hv.HostInfo;
+import io.kvmclock.hv.TscScale;
 import io.kvmclock.state.StateFormatException.Reason;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -15,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 
 /** Every way a file can be bad, each rejected with its own reason and a message naming it. */
@@ -118,7 +120,7 @@ class StateFormatValidationTest {
     }
 
     private static int crcOf(byte[] f) {
-        var c = new java.util.zip.CRC32C();
+        var c = new CRC32C();
         c.update(f, StateFormat.HEADER_SIZE, f.length - StateFormat.HEADER_SIZE);
         return (int) c.getValue();
     }
@@ -293,7 +295,7 @@ class StateFormatValidationTest {
         l.vcpus.get(0).scaleRatio = 1L << 32; // 1.0 with SVM's bits: a vCPU at the host rate, scaling none
         l.vcpus.get(0).scaleFracBits = 32;
         ClockState s = StateFormat.decode(l.file());
-        assertEquals(new ScaleReading.FromKernel(new io.kvmclock.hv.TscScale(1L << 32, 32)), s.vcpus().get(0).kernelScale());
+        assertEquals(new ScaleReading.FromKernel(new TscScale(1L << 32, 32)), s.vcpus().get(0).kernelScale());
         assertEquals(new ScaleReading.NotRead(), s.vcpus().get(1).kernelScale());
         assertEquals(new ScaleReading.NotRead(), StateFormat.decode(l.file(1, 1)).vcpus().get(0).kernelScale(),
                 "a 1.1 file has no reading");

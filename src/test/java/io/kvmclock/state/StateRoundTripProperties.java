@@ -10,6 +10,7 @@ import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.HostClocks;
 import io.kvmclock.hv.HostInfo;
+import io.kvmclock.hv.TscScale;
 import io.kvmclock.state.StateFormatException.Reason;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TscScaling;
@@ -75,9 +76,9 @@ class StateRoundTripProperties {
     /** What KVM_VCPU_TSC_SCALE reads for a vCPU at {@code sc}: 1.0 (VMX bits) for none. */
     private static ScaleReading kernelReading(TscRatio sc) {
         return switch (sc) {
-            case TscRatio.None n -> new ScaleReading.FromKernel(new io.kvmclock.hv.TscScale(1L << 48, 48));
+            case TscRatio.None n -> new ScaleReading.FromKernel(new TscScale(1L << 48, 48));
             case TscRatio.Hardware h -> h.ratio() == h.scaling().defaultRatio() ? new ScaleReading.NotRead()
-                    : new ScaleReading.FromKernel(new io.kvmclock.hv.TscScale(h.ratio(), h.fracBits()));
+                    : new ScaleReading.FromKernel(new TscScale(h.ratio(), h.fracBits()));
         };
     }
 
@@ -178,7 +179,7 @@ class StateRoundTripProperties {
                         new GuestPvclock.Captured(new PvclockTimeInfo(0, 0, 0, 0, 1, 32, 0, 0), GuestPvclock.Source.GUEST_MEMORY)),
                 new VcpuClockState(7, 0, 0, AMD_KHZ, new TscRatio.None(), new GuestPvclock.NotEnabled()),
                 new VcpuClockState(8, 0, 0, 2_000_000, new TscRatio.Hardware(TscScaling.VMX, -2L),
-                        new GuestPvclock.NotEnabled(), new ScaleReading.FromKernel(new io.kvmclock.hv.TscScale(-2L, 48))));
+                        new GuestPvclock.NotEnabled(), new ScaleReading.FromKernel(new TscScale(-2L, 48))));
         ClockState s = ClockState.of(new Capture(CaptureKind.MIGRATION, new HostClocks(-1L, top, Long.MIN_VALUE)),
                 new HostInfo("x".repeat(255), Integer.MAX_VALUE, VcpuClockState.MAX_TSC_KHZ, "", "\u00e9\uD83D\uDD70"),
                 Optional.of(new ClockCapabilities(-1, true, true, true, true, true)),

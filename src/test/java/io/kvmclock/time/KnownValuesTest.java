@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.math.RoundingMode;
+import java.util.HexFormat;
 import org.junit.jupiter.api.Test;
 
 /** Values read off real kernels (docs/kvm-clock.md), at the recorded host they were read on. */
@@ -59,13 +61,13 @@ class KnownValuesTest {
         long after15600 = d.stepAfterSeconds(15_600);
         assertTrue(after1250 > 100_000 && after1250 < 115_000, "step after 1250 s: " + after1250);
         assertTrue(after15600 > 1_300_000 && after15600 < 1_380_000, "step after 15600 s: " + after15600);
-        assertEquals("85.8", d.driftPpb().setScale(1, java.math.RoundingMode.HALF_EVEN).toPlainString());
+        assertEquals("85.8", d.driftPpb().setScale(1, RoundingMode.HALF_EVEN).toPlainString());
     }
 
     @Test
     void thisHostFromTheFactsPageDriftsBackwards() {
         Drift d = Drift.forTscKhz(AMD_KHZ);
-        assertEquals("-76.8", d.driftPpb().setScale(1, java.math.RoundingMode.HALF_EVEN).toPlainString());
+        assertEquals("-76.8", d.driftPpb().setScale(1, RoundingMode.HALF_EVEN).toPlainString());
         assertTrue(d.stepAfterSeconds(86_400) < 0);
     }
 
@@ -75,7 +77,7 @@ class KnownValuesTest {
                 new TimeScale(3_308_735_742L, -1), PvclockTimeInfo.FLAG_TSC_STABLE | PvclockTimeInfo.FLAG_GUEST_STOPPED);
         String hex = p.toHex();
         assertEquals("04000000" + "00000000" + "8877665544332211" + "00ca9a3b00000000" + "fe4c37c5" + "ff" + "03" + "0000", hex);
-        assertEquals(p, PvclockTimeInfo.decode(java.util.HexFormat.of().parseHex(hex)));
+        assertEquals(p, PvclockTimeInfo.decode(HexFormat.of().parseHex(hex)));
         assertTrue(p.tscStable());
         assertTrue(p.guestStopped());
     }

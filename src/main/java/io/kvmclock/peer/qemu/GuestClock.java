@@ -3,6 +3,7 @@ package io.kvmclock.peer.qemu;
 import io.kvmclock.peer.qemu.Firmware.Gap;
 import io.kvmclock.peer.qemu.Firmware.Header;
 import io.kvmclock.peer.qemu.Firmware.Sample;
+import io.kvmclock.time.Units;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -105,7 +106,7 @@ public final class GuestClock implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             Beat b = nextPublished(deadline);
             long host = b.hostNs() - a.hostNs();
-            long guest = io.kvmclock.time.Units.cyclesToNs(b.sample().tsc() - a.sample().tsc(), tscKhz);
+            long guest = Units.cyclesToNs(b.sample().tsc() - a.sample().tsc(), tscKhz);
             if (Math.abs(guest - host) <= FRESH_NS) {
                 return a;
             }

@@ -10,10 +10,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -164,7 +167,7 @@ public final class QemuProcess implements AutoCloseable {
         return Optional.empty();
     }
 
-    private static final java.util.Map<Path, String> VERSIONS = new ConcurrentHashMap<>();
+    private static final Map<Path, String> VERSIONS = new ConcurrentHashMap<>();
 
     /**
      * The version {@code qemu --version} prints (e.g. 7.2.22), or an environment error when it cannot run.
@@ -185,7 +188,7 @@ public final class QemuProcess implements AutoCloseable {
             if (!p.waitFor(10, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
             }
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("version (\\d+\\.\\d+\\.\\d+)").matcher(out);
+            Matcher m = Pattern.compile("version (\\d+\\.\\d+\\.\\d+)").matcher(out);
             if (!m.find()) {
                 throw QemuException.environment(qemu + " --version did not print a QEMU version: " + out.strip());
             }

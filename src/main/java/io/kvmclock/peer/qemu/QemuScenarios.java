@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.OptionalLong;
 
@@ -187,7 +188,7 @@ public final class QemuScenarios {
      */
     static Gap pauseOf(List<Gap> since) {
         return since.stream().filter(Gap::pvclockChanged).findFirst()
-                .orElseGet(() -> since.stream().max(java.util.Comparator.comparingLong(Gap::tscCycles)).orElseThrow());
+                .orElseGet(() -> since.stream().max(Comparator.comparingLong(Gap::tscCycles)).orElseThrow());
     }
 
     private static Qmp.Event event(QemuProcess q, String name) {

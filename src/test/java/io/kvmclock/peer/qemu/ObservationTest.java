@@ -9,6 +9,7 @@ import io.kvmclock.peer.qemu.Observation.Timed;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
 import io.kvmclock.time.Units;
+import java.util.List;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
 
@@ -55,8 +56,8 @@ class ObservationTest {
         Firmware.Gap preemption = new Firmware.Gap(7, new Sample(100, a), new Sample(9_000_100, a));
         Firmware.Gap pause = new Firmware.Gap(8, new Sample(9_000_200, a), new Sample(900_000_100, b));
         Firmware.Gap later = new Firmware.Gap(9, new Sample(900_000_200, b), new Sample(999_000_000, b));
-        assertEquals(pause, QemuScenarios.pauseOf(java.util.List.of(preemption, pause, later)));
+        assertEquals(pause, QemuScenarios.pauseOf(List.of(preemption, pause, later)));
         // without a pvclock change (a host that kept the function), the longest gap
-        assertEquals(later, QemuScenarios.pauseOf(java.util.List.of(preemption, later)));
+        assertEquals(later, QemuScenarios.pauseOf(List.of(preemption, later)));
     }
 }

@@ -10,6 +10,7 @@ import io.kvmclock.peer.qemu.GuestClock.Beat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Set;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,7 +60,7 @@ class QemuProcessTest {
         assertEquals(QemuException.Kind.ENVIRONMENT, e.kind());
         assertEquals("qemu-system-x86_64 exited at start: qemu-system-x86_64: failed to initialize kvm: Permission denied",
                 e.getMessage());
-        assertEquals(java.util.Set.of(), QemuProcess.ownedDirectories(), "no directory left behind");
+        assertEquals(Set.of(), QemuProcess.ownedDirectories(), "no directory left behind");
     }
 
     @Tag("kvm")
