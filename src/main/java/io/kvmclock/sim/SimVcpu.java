@@ -418,9 +418,20 @@ public final class SimVcpu implements Vcpu {
         if (closed || vm.isClosed()) {
             throw new HvException("KVM_RUN", Errno.EBADF.number(), "the vCPU or its VM is closed");
         }
-        vm.host.world.advance(vm.host.world.draw(vm.host.config.latency().vcpuEntry()));
+        // vcpu_enter_guest serves the clock requests (a new master clock reference, kvm_guest_time_update)
+        // before the rest of the entry path, so the guest's first RDTSC comes strictly after the reference it
+        // was written with. The fitted KVM_RUN round trip is split at a uniformly drawn point: the part before
+        // the guest runs, the rest on the way back to user space. A fixed split would put the guest's RDTSC a
+        // fixed number of cycles after the reference for each of the few fitted latencies, and so fix the
+        // sub-nanosecond phase of the pvclock's truncation there, which on hardware is random (docs/model.md,
+        // "The lean").
+        long entry = vm.host.world.draw(vm.host.config.latency().vcpuEntry());
         serveRequests();
-        return guest.run();
+        long beforeGuest = vm.host.world.draw(new Distribution.Uniform(entry / 2, entry / 2));
+        vm.host.world.advance(beforeGuest);
+        VcpuExit exit = guest.run();
+        vm.host.world.advance(entry - beforeGuest);
+        return exit;
     }
 
     @Override

@@ -49,14 +49,8 @@ class RestoreMethodsTest {
             MethodResult r = run(hv, new PreciseMethod(DowntimePolicy.ADVANCE), 30, 0);
             assertNeverBackwards(r);
             assertEquals(0, r.fallbacks());
-            // Known model gap: the restored function is unbiased on the model (mean offset -0.03 ns over many
-            // TSC values), but the model's guest reads its TSC at the very instant of the vCPU-entry
-            // re-reference, so this single reading leans +1 ns (real KVM: -1/0/+1 = 45/119/36 of 200) and the
-            // promise shows as 80 % within 1 ns with a tail to 3 ns. The real-KVM test holds the kernel to it.
-            long[] a = r.kvmclockErrors();
-            long within = Arrays.stream(a).filter(v -> Math.abs(v) <= 1).count();
-            assertTrue(within * 10 >= a.length * 8L, within + " of " + a.length + " within 1 ns: " + r.trials());
-            assertTrue(Arrays.stream(a).allMatch(v -> Math.abs(v) <= 3), r.trials().toString());
+            // the guest reads after the entry's re-reference, as on the kernel: held to the real-KVM promise
+            assertWithinOneNanosecond(r);
             assertTrue(Arrays.stream(r.tscErrors()).allMatch(b -> b == 0), "TSC moved: " + r.trials());
         }
     }
@@ -95,13 +89,21 @@ class RestoreMethodsTest {
         }
     }
 
+    /**
+     * As the guest reads it, clock-guest lands below the saved function by up to two truncations: the kernel
+     * floors the saved pvclock at its new reference, and the guest floors again from there where the saved
+     * function floors once (pvclock_scale_delta; at shift -1 the dropped cycle adds one more), and the first
+     * entry's re-reference on the raw clock adds its own floor of -1..+1 (docs/model.md, "The lean").
+     */
     @Test
-    void clockGuestRestoresExactlyWhereTheKernelHasIt() {
+    void clockGuestAsTheGuestReadsItIsOffByTheTruncationsOnly() {
         try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611().withClockGuest(true), 5)) {
-            MethodResult r = run(hv, new ClockGuestMethod(DowntimePolicy.ADVANCE), 15, 0);
+            MethodResult r = run(hv, new ClockGuestMethod(DowntimePolicy.ADVANCE), 60, 0);
             assertNeverBackwards(r);
-            // the v5 selftest's bound for KVM_SET_CLOCK_GUEST
-            assertTrue(Arrays.stream(r.kvmclockErrors()).allMatch(a -> Math.abs(a) <= 2), r.trials().toString());
+            long[] a = r.kvmclockErrors();
+            assertTrue(Arrays.stream(a).allMatch(e -> e >= -3 && e <= 1), r.trials().toString());
+            double mean = Arrays.stream(a).average().orElseThrow();
+            assertTrue(mean < 0 && mean > -1.5, "leans below by the extra truncation: mean " + mean);
         }
     }
 
@@ -143,14 +145,15 @@ class RestoreMethodsTest {
             assertNeverBackwards(cg);
             assertEquals(2, cg.scaledTrials());
             for (TrialResult t : cg.ok()) {
-                assertTrue(Math.abs(t.kvmclockErrorNs()) <= 1 && Math.abs(t.tscErrorCycles()) <= 2
+                // the truncations of clockGuestAsTheGuestReadsItIsOffByTheTruncationsOnly
+                assertTrue(t.kvmclockErrorNs() >= -3 && t.kvmclockErrorNs() <= 1 && Math.abs(t.tscErrorCycles()) <= 2
                         && Math.abs(t.hostTimeErrorNs()) <= 5, cg.trials().toString());
             }
             MethodResult p = new DemoRunner(hv, 4, 0, QUIET).withPeer(other).runMethod(new PreciseMethod(DowntimePolicy.ADVANCE));
             assertNeverBackwards(p);
             assertEquals(2, p.scaledTrials());
             for (TrialResult t : p.ok()) {
-                // the model's single-reading lean at the first entry (see above) allows 2 here
+                // the first entry's re-reference (assertWithinOneNanosecond) allows 2 here
                 assertTrue(Math.abs(t.kvmclockErrorNs()) <= 2 && Math.abs(t.tscErrorCycles()) <= 2, p.trials().toString());
             }
         }

@@ -23,6 +23,7 @@ import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TscScaling;
 import io.kvmclock.time.U128;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * capture and restore path: v5's pvclock_test on a 6.18 host with the v5 ioctls, and the v6 series' three
  * (pvclock_test, pvclock_migration_test, masterclock_offset_test; docs/v6-series.md) on the v6 host. Each
  * prints the kernel's tolerance beside what each method reached (the README's replay table), and asserts
- * the project's bound: +-1 ns where the kernel's test allows +-2.
+ * the project's bound for precise, +-1 ns where the kernel's test allows +-2, and the kernel's for the others.
  */
 class SelftestPreciseReplayTest {
     private static final List<String> V6_METHODS = List.of("documented-v6", "clock-guest", "precise");
@@ -64,20 +65,23 @@ class SelftestPreciseReplayTest {
     }
 
     /**
-     * What a method must reach on the v6 host. KVM_SET_CLOCK_GUEST makes the restored pvclock equal the saved
-     * function at the new reference, and on v6 nothing takes another reference before the guest runs (patch
-     * 27); the guest's readings then differ from the saved pvclock by the two structures' own rounding:
-     * floor((a >> s) * mul) + floor((b >> s) * mul) against floor(((a + b) >> s) * mul), -2..0 ns with a
-     * negative shift. documented-v6 and clock-guest (the kernel's ioctl as it is) are held to the kernel test's
-     * +-2; precise, which measures the restored function exactly on v6, to +-1.
+     * What a method must reach. KVM_SET_CLOCK_GUEST makes the restored pvclock equal the saved function at the
+     * new reference (floored there); the guest's readings then differ from the saved pvclock by the two
+     * structures' own rounding: floor((a >> s) * mul) + floor((b >> s) * mul) against floor(((a + b) >> s) * mul),
+     * -2..0 ns with a negative shift. On v6 nothing takes another reference before the guest runs (patch 27); on
+     * 6.18 with the v5 ioctls the first entry serves the master clock update that vCPU creation filed and
+     * re-rounds by up to a nanosecond either way. documented-v6 and clock-guest (the kernel's ioctl as it is)
+     * are held to the kernel test's +-2 (docs/model.md, "The lean"); precise, which measures the restored
+     * function on exact readings, to +-1.
      */
-    private static long v6Bound(String method) {
+    private static long bound(String method) {
         return method.equals("precise") ? OURS_NS : KERNEL_TOLERANCE_NS;
     }
 
     @Test
     void clockGuestAndPreciseKeepTheFunctionAt1To5GHzWithScaling() {
         Worst w = new Worst();
+        int roundsBefore = PRECISE_ROUNDS.size();
         for (TscScaling vendor : TscScaling.values()) {
             SimHostConfig cfg = SimHostConfig.clockGuestHost().withScaling(Optional.of(vendor));
             for (long khz = 1_000_000; khz <= 5_000_000; khz += 500_000) {
@@ -85,13 +89,14 @@ class SelftestPreciseReplayTest {
                     try (SimHypervisor hv = SimHypervisor.create(cfg, khz)) {
                         long a = liveUpdate(hv, khz, 0, 10_000_000L, RestoreMethods.byName(name, DowntimePolicy.ADVANCE));
                         w.add(vendor + " " + khz + " kHz", name, a);
-                        assertTrue(Math.abs(a) <= OURS_NS, vendor + " guest at " + khz + " kHz, " + name + ": " + a + " ns");
+                        assertTrue(Math.abs(a) <= bound(name), vendor + " guest at " + khz + " kHz, " + name + ": " + a + " ns");
                     }
                 }
             }
         }
         System.out.println(String.join("\n", w.lines));
         System.out.println(w.row("v5 pvclock_test on 6.18 + v5 ioctls (VMX, SVM; 1-5 GHz; " + w.lines.size() + " restores)"));
+        System.out.println("precise KVM_SET_CLOCK rounds, VMX then SVM, 1-5 GHz: " + PRECISE_ROUNDS.subList(roundsBefore, PRECISE_ROUNDS.size()));
         assertEquals(2 * 9 * 2, w.lines.size());
     }
 
@@ -115,7 +120,7 @@ class SelftestPreciseReplayTest {
                         try (SimHypervisor hv = SimHypervisor.create(cfg, khz + offset)) {
                             long a = liveUpdate(hv, khz, offset, 2_000_000_000L, RestoreMethods.byName(name, DowntimePolicy.ADVANCE));
                             w.add(vendor + " " + (khz == 0 ? "native" : khz + " kHz") + " offset " + offset, name, a);
-                            assertTrue(Math.abs(a) <= v6Bound(name), vendor + " " + khz + " kHz offset " + offset + ", " + name + ": " + a + " ns");
+                            assertTrue(Math.abs(a) <= bound(name), vendor + " " + khz + " kHz offset " + offset + ", " + name + ": " + a + " ns");
                         }
                     }
                 }
@@ -176,13 +181,13 @@ class SelftestPreciseReplayTest {
             try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.v6Host(), 31)) {
                 long a = liveUpdate(hv, 1_500_000, 0, 1_000_000_000L, RestoreMethods.byName(name, DowntimePolicy.ADVANCE));
                 w.add("same host", name, a);
-                assertTrue(Math.abs(a) <= v6Bound(name), name + ": " + a + " ns");
+                assertTrue(Math.abs(a) <= bound(name), name + ": " + a + " ns");
             }
             try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.v6Host(), 32)) {
                 SimHypervisor peer = hv.peerAt(2_995_200);
                 long a = migrate(hv, peer, 1_500_000, 1_000_000_000L, RestoreMethods.byName(name, DowntimePolicy.ADVANCE));
                 w.add("to a 2.9952 GHz peer", name, a);
-                assertTrue(Math.abs(a) <= v6Bound(name), name + " across hosts: " + a + " ns");
+                assertTrue(Math.abs(a) <= bound(name), name + " across hosts: " + a + " ns");
                 peer.close();
             }
         }
@@ -295,6 +300,12 @@ class SelftestPreciseReplayTest {
         }
         src.close();
         dst.close();
+        if (m instanceof PreciseMethod) {
+            PRECISE_ROUNDS.add(r.report().rounds());
+        }
         return r.result().kvmclockErrorNs();
     }
+
+    /** The KVM_SET_CLOCK rounds of every precise restore of the replays, in order, for the table's notes. */
+    private static final List<Integer> PRECISE_ROUNDS = Collections.synchronizedList(new ArrayList<>());
 }

@@ -46,8 +46,9 @@ class ScenarioRunnerTest {
         List<ScenarioRunner.ClockEvent> m = of(runFile("migration-across-hosts.json"), "migrate");
         assertEquals(2, m.size());
         long first = m.get(0).stepNs();
-        // clock-guest places the TSC from the realtime elapsed in whole cycles (TscPlan): up to 1 ns short of it
-        assertTrue(first >= 250_000 - 1 && first < 251_000, "destination wall clock 250 us ahead: " + first);
+        // clock-guest places the TSC from the realtime elapsed in whole cycles (TscPlan), and the guest's two
+        // kvmclock reads floor too: each of the three loses under 1 ns of the 250 us
+        assertTrue(first > 250_000 - 3 && first < 251_000, "destination wall clock 250 us ahead: " + first);
     }
 
     @Test
