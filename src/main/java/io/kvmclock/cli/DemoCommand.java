@@ -3,16 +3,18 @@ package io.kvmclock.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmclock.demo.DemoResult;
+import io.kvmclock.demo.GuestClockSeen;
 import io.kvmclock.demo.DemoRunner;
 import io.kvmclock.demo.HtmlReport;
 import io.kvmclock.demo.MethodResult;
 import io.kvmclock.demo.Summary;
-import io.kvmclock.drift.Durations;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.peer.qemu.QemuProcess;
+import io.kvmclock.peer.qemu.QemuReport;
 import io.kvmclock.peer.qemu.Scenario;
 import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreMethods;
+import io.kvmclock.sim.SimHostConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -76,11 +78,13 @@ final class DemoCommand implements Callable<Integer> {
             description = "kvm, sim, or auto: kvm where /dev/kvm can be opened, else sim (default ${DEFAULT-VALUE}).")
     Backends.Choice backend;
 
-    @Option(names = "--sim-host", defaultValue = "thismachine", paramLabel = "H",
-            description = "Model host for the sim backend: thismachine (kvm_pvm: TSC writes ignored), kvmintel (TSC writes honoured), "
-                    + "clockguest (kvm_intel with VMX TSC scaling and KVM_[GS]ET_CLOCK_GUEST), "
+    @Option(names = "--sim-host", defaultValue = "this", paramLabel = "H", converter = Backends.SimHostConverter.class,
+            description = "Model host for the sim backend (default ${DEFAULT-VALUE}): this (this host, probed and calibrated "
+                    + "now; a typical kvm_intel host where /dev/kvm is missing), pvm-intel-2026-11 (the recorded 2.1 GHz Intel "
+                    + "kvm_pvm host: TSC writes ignored), kvm-intel (TSC writes honoured), kvm-amd (TSC writes honoured, SVM "
+                    + "scaling), clockguest (kvm_intel with VMX TSC scaling and KVM_[GS]ET_CLOCK_GUEST), "
                     + "v6 (clockguest with the v6 series: KVM_VCPU_TSC_SCALE, v6 CLOCK_GUEST checks, master clock with "
-                    + "per-vCPU offsets) (default ${DEFAULT-VALUE}).")
+                    + "per-vCPU offsets).")
     Backends.SimHost simHost;
 
     @Option(names = "--sim-peer-khz", paramLabel = "KHZ", converter = FrequencyConverter.class,
@@ -111,19 +115,24 @@ final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** The longest extra blackout --downtime takes: the real backend sleeps it in every trial. */
+    static final long MAX_DOWNTIME_NS = 3_600 * Inputs.NS_PER_S;
+
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         if (trials < 1 || trials > 100_000) {
             throw UserError.badInput("--trials " + trials + " is out of range: 1 to 100000");
         }
         if (qemuTrials < 1 || qemuTrials > 10_000) {
             throw UserError.badInput("--qemu-trials " + qemuTrials + " is out of range: 1 to 10000");
         }
-        long downtimeNs;
-        try {
-            downtimeNs = Durations.parseNs(downtime);
-        } catch (IllegalArgumentException e) {
-            throw UserError.badInput("--downtime " + e.getMessage());
+        long downtimeNs = Inputs.durationNs("--downtime", downtime, MAX_DOWNTIME_NS);
+        if (simPeerKhz != null && simPeerKhz * 1000 > SimHostConfig.MAX_TSC_HZ) {
+            throw UserError.badInput("--sim-peer-khz " + simPeerKhz + " is beyond the model's "
+                    + SimHostConfig.MAX_TSC_HZ / 1_000_000_000L + " GHz: give at most " + SimHostConfig.MAX_TSC_HZ / 1000 + " kHz");
+        }
+        if (report != null) {
+            Inputs.outputFolder("--report", report, REPORT_FILES);
         }
         List<RestoreMethod> chosen = new ArrayList<>();
         for (String name : methods == null ? RestoreMethods.names() : methods) {
@@ -151,7 +160,7 @@ final class DemoCommand implements Callable<Integer> {
                 if (!(hv instanceof io.kvmclock.sim.SimHypervisor sim)) {
                     throw UserError.badInput("--sim-peer-khz needs the sim backend: add --backend sim");
                 }
-                runner.withPeer(sim.peer(simHost.config().withName("peer-" + simPeerKhz)
+                runner.withPeer(sim.peer(sim.simHost().config().withName("peer-" + simPeerKhz)
                         .withTsc(simPeerKhz, simPeerKhz * 1000).withTscAtStart(7_000_000_000_000L)
                         .withRealtimeAtStart(sim.simHost().realtimeNs())));
             }
@@ -162,7 +171,16 @@ final class DemoCommand implements Callable<Integer> {
             }
             qemuRows = realQemu(hv, err);
         }
-        Path index = report == null ? null : HtmlReport.write(report, result, PeerQemuOutput.html(report, qemuRows));
+        Path index = null;
+        IOException unwritten = null;
+        if (report != null) {
+            try {
+                QemuReport.Section q = PeerQemuOutput.html(qemuRows);
+                index = HtmlReport.write(report, result, q.html(), q.files());
+            } catch (IOException e) {
+                unwritten = e; // print what was measured first: a long run is never thrown away
+            }
+        }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             ObjectNode root = toJson(result, index);
@@ -175,8 +193,22 @@ final class DemoCommand implements Callable<Integer> {
                 out.println("report: " + index);
             }
         }
+        out.flush();
+        if (unwritten != null) {
+            throw new UserError(ExitCode.FAILURE, "the results are above, but the report could not be written to " + report
+                    + ": " + Inputs.reason(unwritten) + " (the folder was left as it was)", unwritten);
+        }
         boolean anyFailed = result.methods().stream().anyMatch(m -> m.failures() > 0 && m.name().equals("precise"));
         return anyFailed ? ExitCode.FAILURE : ExitCode.OK;
+    }
+
+    /** The demo's report folder: its own files and the real-QEMU charts. */
+    static final java.util.Set<String> REPORT_FILES = union(HtmlReport.FILES, QemuReport.CHARTS);
+
+    private static java.util.Set<String> union(java.util.Set<String> a, java.util.Set<String> b) {
+        java.util.Set<String> u = new java.util.HashSet<>(a);
+        u.addAll(b);
+        return java.util.Set.copyOf(u);
     }
 
     /** Real QEMU beside the re-implementations, where it can run; a QEMU failure costs only these rows. */
@@ -206,6 +238,10 @@ final class DemoCommand implements Callable<Integer> {
         root.put("downtimeNs", r.downtimeNs());
         root.putObject("host").put("kernel", r.host().kernel()).put("tscKhz", r.host().tscKhz())
                 .put("clocksource", r.host().clocksource());
+        GuestClockSeen g = r.guestClock();
+        root.putObject("guestClock").put("pvclockMul", g.scale().mul()).put("pvclockShift", g.scale().shift())
+                .put("pvclockFlags", g.pvclockFlags()).put("getClockFlagsBeforeRun", g.clockFlagsBeforeRun())
+                .put("getClockFlagsAfterRun", g.clockFlagsAfterRun());
         ArrayNode ms = root.putArray("methods");
         for (MethodResult m : r.methods()) {
             ObjectNode j = ms.addObject();
@@ -241,9 +277,12 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private static void printText(PrintWriter out, DemoResult r) {
-        out.printf("backend %s, %s, tsc_khz %d, clocksource %s; %d live updates per method%s%n%n", r.backend(),
+        out.printf("backend %s, %s, tsc_khz %d, clocksource %s; %d live updates per method%s%n", r.backend(),
                 r.host().kernel(), r.host().tscKhz(), r.host().clocksource(), r.trials(),
                 r.downtimeNs() > 0 ? String.format(", %d us extra blackout", r.downtimeNs() / 1000) : "");
+        GuestClockSeen g = r.guestClock();
+        out.printf("guest pvclock mul %d shift %d flags 0x%x; KVM_GET_CLOCK flags 0x%x before the first KVM_RUN, 0x%x after%n%n",
+                g.scale().mul(), g.scale().shift(), g.pvclockFlags(), g.clockFlagsBeforeRun(), g.clockFlagsAfterRun());
         for (MethodResult m : r.methods()) {
             out.printf("%s  %s%n", m.name(), m.summary());
             if (!m.supported()) {

@@ -142,18 +142,15 @@ final class StateCommand implements Runnable {
                 case "1.2" -> new FormatVersion(1, 2);
                 default -> throw UserError.badInput("--format " + format + " is not one this build writes (1.0, 1.1 or 1.2)");
             };
-            if (Files.exists(file) && !force) {
+            if (Files.exists(file) && !Files.isDirectory(file) && !force) {
                 throw UserError.badInput(file + " exists: use --force to replace it");
             }
+            Inputs.outputFile("state sample", file);
             ClockState s = SampleState.create(vcpus, hostKhz, guestKhz == null ? hostKhz : guestKhz);
             try {
                 StateFile.writeEncoded(file, StateFormat.encode(s, target));
-            } catch (NoSuchFileException e) {
-                throw UserError.badInput("cannot write " + file + ": no such directory");
-            } catch (AccessDeniedException e) {
-                throw UserError.badInput("cannot write " + file + ": permission denied");
             } catch (IOException e) {
-                throw new UserError(ExitCode.FAILURE, "cannot write " + file + ": " + e.getMessage(), e);
+                throw new UserError(ExitCode.FAILURE, "cannot write " + file + ": " + Inputs.reason(e), e);
             }
             PrintWriter out = spec.commandLine().getOut();
             out.println("wrote a SYNTHETIC clock state (" + vcpus + " vCPU" + (vcpus == 1 ? "" : "s") + ", format "
@@ -170,6 +167,8 @@ final class StateCommand implements Runnable {
             throw UserError.badInput(file + ": no such file");
         } catch (AccessDeniedException e) {
             throw UserError.badInput(file + ": permission denied");
+        } catch (StateFile.NotRegularFileException e) {
+            throw UserError.badInput(Inputs.printable(e.getMessage()));
         } catch (StateFormatException e) {
             throw new UserError(ExitCode.BAD_INPUT, file + ": " + e.getMessage(), e);
         } catch (IOException e) {
@@ -265,7 +264,7 @@ final class StateCommand implements Runnable {
 
     static void printText(PrintWriter out, Path file, ClockState s) {
         FormatVersion cur = FormatVersion.CURRENT;
-        out.println("Clock state " + file);
+        out.println("Clock state " + Inputs.printable(file.toString()));
         if (s.capture().kind() == CaptureKind.SYNTHETIC) {
             out.println("SYNTHETIC: made by 'kvmclock state sample'; no real guest or host behind these numbers.");
         }
@@ -284,11 +283,12 @@ final class StateCommand implements Runnable {
         out.println();
         out.println("Host");
         t = new Table();
-        t.row("boot id", s.host().bootId().isEmpty() ? "(unknown)" : s.host().bootId(), "");
-        t.row("kernel", s.host().kernel(), "");
+        // Strings from the file are escaped: a crafted file must not drive the terminal (issue 13).
+        t.row("boot id", s.host().bootId().isEmpty() ? "(unknown)" : Inputs.printable(s.host().bootId()), "");
+        t.row("kernel", Inputs.printable(s.host().kernel()), "");
         t.row("KVM API", Integer.toString(s.host().kvmApiVersion()), "");
         t.row("tsc_khz", String.format("%,d kHz", s.host().tscKhz()), "");
-        t.row("clocksource", s.host().clocksource(), "");
+        t.row("clocksource", Inputs.printable(s.host().clocksource()), "");
         t.row("capabilities", s.capabilities().map(StateCommand::capNames).orElse("unknown"),
                 s.capabilities().isEmpty() ? "not recorded before format 1.1" : "");
         t.print(out);

@@ -74,11 +74,12 @@ public final class DemoRunner {
     // ---- end of the cross-host addition ----
 
     public DemoResult run(List<RestoreMethod> methods) {
+        GuestClockSeen seen = GuestClockSeen.look(hv);
         List<MethodResult> results = new ArrayList<>();
         for (RestoreMethod m : methods) {
             results.add(runMethod(m));
         }
-        return new DemoResult(hv.backend(), hv.host(), trials, downtimeNs, results);
+        return new DemoResult(hv.backend(), hv.host(), trials, downtimeNs, results, seen);
     }
 
     MethodResult runMethod(RestoreMethod m) {
@@ -147,6 +148,15 @@ public final class DemoRunner {
      * pause. Shared by the demo and the cross-process live update.
      */
     public static Restored restoreAndMeasure(Hypervisor hv, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst) {
+        return restoreAndMeasure(hv, m, saved, kLast, dst, () -> { });
+    }
+
+    /**
+     * As above; {@code beforeResume} runs once the restore succeeded and before the guest's first KVM_RUN: the
+     * point after which a live update can no longer be rolled back (LiveUpdate.takeOver commits there).
+     */
+    public static Restored restoreAndMeasure(Hypervisor hv, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst,
+                                             Runnable beforeResume) {
         RestoreTarget target = new RestoreTarget(hv, dst.vm(), List.of(dst.vcpu()));
         long w0 = hv.monotonicRawNs();
         RestoreReport report;
@@ -160,6 +170,15 @@ public final class DemoRunner {
         long micros = (hv.monotonicRawNs() - w0) / 1000;
         // What the TSC policy calls for, fixed at the instant the restore returned (no vCPU has run yet).
         ClockData atRestore = dst.vm().getClock();
+        if (atRestore.clock() - kLast < 0) {
+            // A call that returned without effect (a dropped KVM_SET_CLOCK) leaves the fresh VM's clock near 0:
+            // a VMM must not run the guest on it (docs/faults.md).
+            return new Restored(TrialResult.failed(m.name() + ": after the restore KVM_GET_CLOCK reads "
+                    + Long.toUnsignedString(atRestore.clock()) + " ns, " + (kLast - atRestore.clock())
+                    + " ns before the guest's last reading: a KVM_SET_CLOCK or TSC offset write took no effect;"
+                    + " not resuming a guest whose clock would go back", micros), report);
+        }
+        beforeResume.run();
 
         long tFirst = dst.readTsc();
         PvclockTimeInfo after = dst.readPvclock();

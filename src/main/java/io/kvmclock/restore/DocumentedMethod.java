@@ -6,7 +6,7 @@ import io.kvmclock.time.Units;
 import java.util.List;
 
 /**
- * The migration algorithm of Documentation/virt/kvm/devices/vcpu.rst (seed 002): KVM_SET_CLOCK(k0, r0,
+ * The migration algorithm of Documentation/virt/kvm/devices/vcpu.rst (docs/kvm-clock.md): KVM_SET_CLOCK(k0, r0,
  * REALTIME), KVM_GET_CLOCK for (t1, k1), then every vCPU's offset
  * {@code new_off = t0 + off + (k1 - k0) * freq - t1}. Guest time advances across the blackout.
  */
@@ -18,7 +18,7 @@ public record DocumentedMethod() implements RestoreMethod {
 
     @Override
     public String summary() {
-        return "KVM docs (seed 002): KVM_SET_CLOCK(k0, r0, REALTIME), KVM_GET_CLOCK, offsets t0+off+(k1-k0)*freq-t1";
+        return "KVM docs (devices/vcpu.rst): KVM_SET_CLOCK(k0, r0, REALTIME), KVM_GET_CLOCK, offsets t0+off+(k1-k0)*freq-t1";
     }
 
     @Override

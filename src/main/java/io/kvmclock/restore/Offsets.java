@@ -38,7 +38,7 @@ final class Offsets {
                 v.setTscOffset(offset);
                 wrote = true;
                 if (verify && v.getTscOffset() != offset) {
-                    throw new RestoreFailedException("the kernel accepted vCPU " + v.id() + "'s TSC offset " + offset
+                    throw new RestoreFailedException("KVM_SET_DEVICE_ATTR(KVM_VCPU_TSC_OFFSET): the kernel accepted vCPU " + v.id() + "'s TSC offset " + offset
                             + " and ignored it (it still reads " + v.getTscOffset() + "; kvm_pvm does this): the"
                             + " guest TSC cannot be placed, so the kvmclock cannot be either");
                 }

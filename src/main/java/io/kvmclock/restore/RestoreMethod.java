@@ -7,7 +7,7 @@ import io.kvmclock.state.ClockState;
 
 /**
  * One way to put a saved guest's time into a fresh VM. Each method is one class; the peers reproduce the
- * published sequences of QEMU, Firecracker and Cloud Hypervisor (facts page §6) as they are, so their
+ * published sequences of QEMU, Firecracker and Cloud Hypervisor (docs/kvm-clock.md, "What the other VMMs do") as they are, so their
  * numbers are what users get today.
  */
 public sealed interface RestoreMethod

@@ -36,7 +36,7 @@ public final class SimHypervisor implements Hypervisor {
     }
 
     public static SimHypervisor create() {
-        return create(SimHostConfig.thisMachine(), 0);
+        return create(SimHostConfig.typical(), 0);
     }
 
     /** Another host on the same time line, joining now (the destination of a migration). */

@@ -353,7 +353,7 @@ public final class SimVcpu implements Vcpu {
         requestClockUpdate = true;
     }
 
-    /** kvm_vcpu_ioctl_get_clock_guest (seed 000). */
+    /** kvm_vcpu_ioctl_get_clock_guest (proposed; docs/kvm-clock.md, "The clock ioctls"). */
     @Override
     public PvclockTimeInfo getClockGuest() {
         enter("KVM_GET_CLOCK_GUEST");
@@ -370,7 +370,7 @@ public final class SimVcpu implements Vcpu {
         return vm.masterPvclock(this);
     }
 
-    /** kvm_vcpu_ioctl_set_clock_guest (seed 000). */
+    /** kvm_vcpu_ioctl_set_clock_guest (proposed; docs/kvm-clock.md, "The clock ioctls"). */
     @Override
     public void setClockGuest(PvclockTimeInfo p) {
         enter("KVM_SET_CLOCK_GUEST");

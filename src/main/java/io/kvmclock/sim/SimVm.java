@@ -272,7 +272,7 @@ final class SimVm implements Vm {
         return new ClockData(baseNs() + kvmclockOffset, 0, 0, 0);
     }
 
-    /** kvm_vm_ioctl_set_clock, in the kernel's order (facts section 5). */
+    /** kvm_vm_ioctl_set_clock, in the kernel's order (docs/kvm-clock.md, "The clock ioctls"). */
     @Override
     public void setClock(ClockData data) {
         enter("KVM_SET_CLOCK");

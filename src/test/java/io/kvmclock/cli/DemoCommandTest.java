@@ -5,12 +5,28 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kvmclock.kvm.RealKvm;
+import io.kvmclock.time.TimeScale;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class DemoCommandTest {
+
+    /** The demo on real KVM and on the model of this host (the default --sim-host) see the same guest clock. */
+    @Test
+    void theModelOfThisHostShowsTheGuestTheSameClockAsRealKvm() {
+        RealKvm.openOrSkip().close();
+        JsonNode real = CliRun.of("demo", "--backend", "kvm", "--trials", "1", "--methods", "documented", "--json").json();
+        CliRun sim = CliRun.of("demo", "--backend", "sim", "--trials", "1", "--methods", "documented", "--json");
+        assertTrue(sim.err().contains("modelling this host (") && sim.err().contains("tsc_khz " + real.at("/host/tscKhz").asLong()),
+                sim.err());
+        JsonNode model = sim.json();
+        assertEquals(real.get("host"), model.get("host"), "kernel, tsc_khz, clocksource");
+        assertEquals(real.get("guestClock"), model.get("guestClock"), "pvclock mul/shift/flags and KVM_GET_CLOCK flags");
+        assertEquals(TimeScale.forGuestKhz(real.at("/host/tscKhz").asLong()).mul(), real.at("/guestClock/pvclockMul").asLong());
+    }
 
     @Test
     void jsonOnTheModelHasEveryMethodWithTheDocumentedKeys() {

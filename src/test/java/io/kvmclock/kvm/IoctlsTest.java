@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.api.Test;
 
-/** Each computed ioctl number against the literal from the kernel headers (include/uapi/linux/kvm.h, facts §5). */
+/** Each computed ioctl number against the literal from the kernel headers (include/uapi/linux/kvm.h; docs/kvm-clock.md, "The clock ioctls"). */
 class IoctlsTest {
 
     private static void is(long literal, long computed, String name) {

@@ -1,5 +1,6 @@
 package io.kvmclock.state;
 
+import static io.kvmclock.RecordedHosts.AMD_KHZ;
 import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.time.PvclockTimeInfo;
 import java.io.ByteArrayOutputStream;
@@ -106,7 +107,7 @@ final class Layout {
     }
 
     static Layout sample() {
-        return of(SampleState.create(2, 2_596_138, 2_596_138));
+        return of(SampleState.create(2, AMD_KHZ, AMD_KHZ));
     }
 
     /** Sets a pvclock field of vCPU {@code i} at a byte offset within the 32-byte structure. */

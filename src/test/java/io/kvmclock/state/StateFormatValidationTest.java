@@ -1,5 +1,6 @@
 package io.kvmclock.state;
 
+import static io.kvmclock.RecordedHosts.AMD_KHZ;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /** Every way a file can be bad, each rejected with its own reason and a message naming it. */
 class StateFormatValidationTest {
 
-    private static final byte[] GOOD = StateFormat.encode(SampleState.create(2, 2_596_138, 2_596_138));
+    private static final byte[] GOOD = StateFormat.encode(SampleState.create(2, AMD_KHZ, AMD_KHZ));
 
     private static StateFormatException rejected(byte[] file, Reason reason, String... fragments) {
         StateFormatException e = assertThrows(StateFormatException.class, () -> StateFormat.decode(file));
@@ -51,7 +52,7 @@ class StateFormatValidationTest {
     @Test
     void theDocumentedLayoutIsTheEncoders() {
         assertArrayEquals(GOOD, Layout.sample().file());
-        assertEquals(SampleState.create(2, 2_596_138, 2_596_138), StateFormat.decode(Layout.sample().file()));
+        assertEquals(SampleState.create(2, AMD_KHZ, AMD_KHZ), StateFormat.decode(Layout.sample().file()));
     }
 
     @Test
@@ -317,8 +318,8 @@ class StateFormatValidationTest {
 
     @Test
     void stringTooLongCannotBeBuilt() {
-        ClockState s = SampleState.create(1, 2_596_138, 2_596_138);
-        HostInfo longKernel = new HostInfo("é".repeat(128), 12, 2_596_138, "tsc", "x");
+        ClockState s = SampleState.create(1, AMD_KHZ, AMD_KHZ);
+        HostInfo longKernel = new HostInfo("é".repeat(128), 12, AMD_KHZ, "tsc", "x");
         StateFormatException e = assertThrows(StateFormatException.class, () -> new ClockState(s.format(),
                 s.capture(), longKernel, s.capabilities(), s.clock(), s.vcpus()));
         assertEquals(Reason.BAD_STRING, e.reason());
@@ -327,7 +328,7 @@ class StateFormatValidationTest {
 
     @Test
     void invalidStatesCannotBeBuiltEither() {
-        ClockState s = SampleState.create(2, 2_596_138, 2_596_138);
+        ClockState s = SampleState.create(2, AMD_KHZ, AMD_KHZ);
         StateFormatException dup = assertThrows(StateFormatException.class, () -> new ClockState(s.format(),
                 s.capture(), s.host(), s.capabilities(), s.clock(), List.of(s.vcpus().get(0), s.vcpus().get(0))));
         assertEquals(Reason.DUPLICATE_VCPU_ID, dup.reason());

@@ -1,5 +1,6 @@
 package io.kvmclock.state;
 
+import static io.kvmclock.RecordedHosts.AMD_KHZ;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -175,7 +176,7 @@ class StateRoundTripProperties {
                 new VcpuClockState(VcpuClockState.MAX_ID_EXCLUSIVE - 1, top, -1L, 1,
                         new TscRatio.Hardware(TscScaling.SVM, TscScaling.SVM.maxRatio() - 1),
                         new GuestPvclock.Captured(new PvclockTimeInfo(0, 0, 0, 0, 1, 32, 0, 0), GuestPvclock.Source.GUEST_MEMORY)),
-                new VcpuClockState(7, 0, 0, 2_596_138, new TscRatio.None(), new GuestPvclock.NotEnabled()),
+                new VcpuClockState(7, 0, 0, AMD_KHZ, new TscRatio.None(), new GuestPvclock.NotEnabled()),
                 new VcpuClockState(8, 0, 0, 2_000_000, new TscRatio.Hardware(TscScaling.VMX, -2L),
                         new GuestPvclock.NotEnabled(), new ScaleReading.FromKernel(new io.kvmclock.hv.TscScale(-2L, 48))));
         ClockState s = ClockState.of(new Capture(CaptureKind.MIGRATION, new HostClocks(-1L, top, Long.MIN_VALUE)),
