@@ -24,6 +24,9 @@ import picocli.CommandLine.ScopeType;
             ProbeCommand.class,
             StateCommand.class,
             DriftCommand.class,
+            VmsCommand.class,
+            InspectCommand.class,
+            ExporterCommand.class,
             SimulateCommand.class,
             FuzzCommand.class,
             CommandLine.HelpCommand.class

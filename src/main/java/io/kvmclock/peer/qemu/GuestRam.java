@@ -1,5 +1,6 @@
 package io.kvmclock.peer.qemu;
 
+import io.kvmclock.inspect.Mapping;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -28,43 +29,18 @@ public final class GuestRam implements AutoCloseable {
         this.mem = mem;
     }
 
-    /** One line of /proc/PID/maps that could be guest RAM. */
-    record Mapping(long start, long end, String perms, String path) {
-        long size() {
-            return end - start;
-        }
-
-        static Optional<Mapping> parse(String line) {
-            String[] f = line.trim().split("\\s+", 6);
-            if (f.length < 5) {
-                return Optional.empty();
-            }
-            String[] range = f[0].split("-");
-            if (range.length != 2) {
-                return Optional.empty();
-            }
-            try {
-                return Optional.of(new Mapping(Long.parseUnsignedLong(range[0], 16), Long.parseUnsignedLong(range[1], 16),
-                        f[1], f.length == 6 ? f[5] : ""));
-            } catch (NumberFormatException e) {
-                return Optional.empty();
-            }
-        }
-    }
-
     /** The guest RAM of {@code pid} once the firmware has written its magic, or empty if no mapping holds it yet. */
     public static Optional<GuestRam> find(long pid, long ramBytes) throws IOException {
-        List<String> lines = Files.readAllLines(Path.of("/proc", Long.toString(pid), "maps"));
+        List<Mapping> maps = Mapping.parse(Files.readAllLines(Path.of("/proc", Long.toString(pid), "maps")));
         FileChannel mem = FileChannel.open(Path.of("/proc", Long.toString(pid), "mem"), StandardOpenOption.READ);
         try {
-            for (String line : lines) {
-                Optional<Mapping> m = Mapping.parse(line);
-                if (m.isEmpty() || !m.get().perms().startsWith("rw") || m.get().size() < ramBytes) {
+            for (Mapping m : maps) {
+                if (!m.readable() || !m.writable() || m.size() < ramBytes) {
                     continue;
                 }
-                byte[] magic = read(mem, m.get().start() + Firmware.HEADER_GPA, Firmware.MAGIC.length);
+                byte[] magic = read(mem, m.start() + Firmware.HEADER_GPA, Firmware.MAGIC.length);
                 if (Arrays.equals(magic, Firmware.MAGIC)) {
-                    return Optional.of(new GuestRam(pid, m.get().start(), ramBytes, mem));
+                    return Optional.of(new GuestRam(pid, m.start(), ramBytes, mem));
                 }
             }
         } catch (IOException | RuntimeException e) {
