@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmclock.demo.Summary;
 import io.kvmclock.peer.qemu.Observation;
 import io.kvmclock.peer.qemu.PeerQemuResult;
+import io.kvmclock.peer.qemu.QemuReport;
 import io.kvmclock.peer.qemu.PeerQemuResult.ScenarioResult;
 import io.kvmclock.peer.qemu.Reimplementation;
 import io.kvmclock.peer.qemu.Verdict;
@@ -37,10 +38,11 @@ final class PeerQemuOutput {
         out.flush();
     }
 
-    static String html(java.nio.file.Path dir, Rows rows) throws java.io.IOException {
+    static QemuReport.Section html(Rows rows) {
         return switch (rows) {
-            case Rows.Ran r -> io.kvmclock.peer.qemu.QemuReport.section(dir, r.result());
-            case Rows.NotRun n -> "<h2>Real QEMU</h2><p class='na'>not run: " + io.kvmclock.demo.ErrorChart.esc(n.why()) + "</p>\n";
+            case Rows.Ran r -> QemuReport.section(r.result());
+            case Rows.NotRun n -> new QemuReport.Section("<h2>Real QEMU</h2><p class='na'>not run: "
+                    + io.kvmclock.demo.ErrorChart.esc(n.why()) + "</p>\n", java.util.Map.of());
         };
     }
 
