@@ -10,6 +10,7 @@ import io.kvmclock.demo.MethodResult;
 import io.kvmclock.demo.Summary;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.peer.qemu.QemuProcess;
+import io.kvmclock.peer.qemu.QemuReport;
 import io.kvmclock.peer.qemu.Scenario;
 import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreMethods;
@@ -133,7 +134,7 @@ final class DemoCommand implements Callable<Integer> {
                     + SimHostConfig.MAX_TSC_HZ / 1_000_000_000L + " GHz: give at most " + SimHostConfig.MAX_TSC_HZ / 1000 + " kHz");
         }
         if (report != null) {
-            Inputs.outputFolder("--report", report, HtmlReport.FILES);
+            Inputs.outputFolder("--report", report, REPORT_FILES);
         }
         List<RestoreMethod> chosen = new ArrayList<>();
         for (String name : methods == null ? RestoreMethods.names() : methods) {
@@ -176,7 +177,8 @@ final class DemoCommand implements Callable<Integer> {
         IOException unwritten = null;
         if (report != null) {
             try {
-                index = HtmlReport.write(report, result, PeerQemuOutput.html(report, qemuRows));
+                QemuReport.Section q = PeerQemuOutput.html(qemuRows);
+                index = HtmlReport.write(report, result, q.html(), q.files());
             } catch (IOException e) {
                 unwritten = e; // print what was measured first: a long run is never thrown away
             }
@@ -200,6 +202,15 @@ final class DemoCommand implements Callable<Integer> {
         }
         boolean anyFailed = result.methods().stream().anyMatch(m -> m.failures() > 0 && m.name().equals("precise"));
         return anyFailed ? ExitCode.FAILURE : ExitCode.OK;
+    }
+
+    /** The demo's report folder: its own files and the real-QEMU charts. */
+    static final java.util.Set<String> REPORT_FILES = union(HtmlReport.FILES, QemuReport.CHARTS);
+
+    private static java.util.Set<String> union(java.util.Set<String> a, java.util.Set<String> b) {
+        java.util.Set<String> u = new java.util.HashSet<>(a);
+        u.addAll(b);
+        return java.util.Set.copyOf(u);
     }
 
     /** Real QEMU beside the re-implementations, where it can run; a QEMU failure costs only these rows. */

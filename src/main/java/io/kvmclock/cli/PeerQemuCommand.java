@@ -1,6 +1,5 @@
 package io.kvmclock.cli;
 
-import io.kvmclock.drift.Durations;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.peer.qemu.PeerQemu;
 import io.kvmclock.peer.qemu.PeerQemuResult;
@@ -82,18 +81,29 @@ final class PeerQemuCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         if (trials < 1 || trials > 10_000) {
             throw UserError.badInput("--trials " + trials + " is out of range: 1 to 10000");
         }
         Duration pauseD = parsePause(pause);
         List<Scenario> chosen = parseScenarios(scenarios);
+        if (report != null) {
+            Inputs.outputFolder("--report", report, QemuReport.FILES);
+        }
         PrintWriter err = spec.commandLine().getErr();
         PeerQemuResult result;
         try (Hypervisor hv = Backends.open()) {
             result = runQemu(options(qemu), chosen, trials, pauseD, hv, err);
         }
-        Path index = report == null ? null : QemuReport.write(report, result);
+        Path index = null;
+        IOException unwritten = null;
+        if (report != null) {
+            try {
+                index = QemuReport.write(report, result);
+            } catch (IOException e) {
+                unwritten = e; // print what was measured first
+            }
+        }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             var root = PeerQemuOutput.toJson(result);
@@ -108,19 +118,19 @@ final class PeerQemuCommand implements Callable<Integer> {
             }
         }
         out.flush();
+        if (unwritten != null) {
+            throw new UserError(ExitCode.FAILURE, "the results are above, but the report could not be written to " + report
+                    + ": " + Inputs.reason(unwritten) + " (the folder was left as it was)", unwritten);
+        }
         return ExitCode.OK;
     }
 
     static Duration parsePause(String pause) {
-        try {
-            long ns = Durations.parseNs(pause);
-            if (ns < 1_000_000 || ns > 60_000_000_000L) {
-                throw UserError.badInput("--pause " + pause + " is out of range: 1ms to 60s");
-            }
-            return Duration.ofNanos(ns);
-        } catch (IllegalArgumentException e) {
-            throw UserError.badInput("--pause " + e.getMessage());
+        long ns = Inputs.durationNs("--pause", pause, 60_000_000_000L);
+        if (ns < 1_000_000) {
+            throw UserError.badInput("--pause " + pause + " is out of range: 1ms to 60s");
         }
+        return Duration.ofNanos(ns);
     }
 
     static List<Scenario> parseScenarios(List<String> names) {

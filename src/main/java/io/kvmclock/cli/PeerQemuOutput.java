@@ -10,10 +10,9 @@ import io.kvmclock.peer.qemu.PeerQemuResult.ScenarioResult;
 import io.kvmclock.peer.qemu.QemuReport;
 import io.kvmclock.peer.qemu.Reimplementation;
 import io.kvmclock.peer.qemu.Verdict;
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /** The text table and the JSON of a real-QEMU run, for `peer qemu` and for the demo's real-QEMU rows. */
 final class PeerQemuOutput {
@@ -41,10 +40,11 @@ final class PeerQemuOutput {
         out.flush();
     }
 
-    static String html(Path dir, Rows rows) throws IOException {
+    static QemuReport.Section html(Rows rows) {
         return switch (rows) {
-            case Rows.Ran r -> QemuReport.section(dir, r.result());
-            case Rows.NotRun n -> "<h2>Real QEMU</h2><p class='na'>not run: " + ErrorChart.esc(n.why()) + "</p>\n";
+            case Rows.Ran r -> QemuReport.section(r.result());
+            case Rows.NotRun n -> new QemuReport.Section("<h2>Real QEMU</h2><p class='na'>not run: "
+                    + ErrorChart.esc(n.why()) + "</p>\n", Map.of());
         };
     }
 

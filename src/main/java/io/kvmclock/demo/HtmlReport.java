@@ -23,11 +23,14 @@ public final class HtmlReport {
 
     /** Writes the report folder as a unit (AtomicFiles.writeFolder): all new files, or the old folder as it was. */
     public static Path write(Path dir, DemoResult r) throws IOException {
-        return write(dir, r, "");
+        return write(dir, r, "", Map.of());
     }
 
-    /** The page with {@code extraHtml} (a section others render, e.g. the real-QEMU rows) after the methods' table. */
-    public static Path write(Path dir, DemoResult r, String extraHtml) throws IOException {
+    /**
+     * The page with {@code extraHtml} (a section others render, e.g. the real-QEMU rows) after the methods'
+     * table, and {@code extraFiles} (its charts) in the same folder, written with it as one unit.
+     */
+    public static Path write(Path dir, DemoResult r, String extraHtml, Map<String, byte[]> extraFiles) throws IOException {
         List<ErrorChart.Row> kvm = new ArrayList<>();
         List<ErrorChart.Row> host = new ArrayList<>();
         for (MethodResult m : r.methods()) {
@@ -74,7 +77,7 @@ public final class HtmlReport {
             h.append("<li><b>").append(m.name()).append("</b>: ").append(ErrorChart.esc(m.summary())).append("</li>\n");
         }
         h.append("</ul></body></html>\n");
-        Map<String, byte[]> files = new LinkedHashMap<>();
+        Map<String, byte[]> files = new LinkedHashMap<>(extraFiles);
         files.put(KVMCLOCK_SVG, kvmSvg.getBytes(StandardCharsets.UTF_8));
         files.put(HOST_SVG, hostSvg.getBytes(StandardCharsets.UTF_8));
         files.put(INDEX, h.toString().getBytes(StandardCharsets.UTF_8));

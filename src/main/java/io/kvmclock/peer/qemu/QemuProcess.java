@@ -1,6 +1,7 @@
 package io.kvmclock.peer.qemu;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kvmclock.files.AtomicFiles;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -8,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -17,7 +17,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * One qemu-system-x86_64 running the clock firmware ({@link Firmware}) under KVM, owned by this JVM: its
@@ -427,15 +426,10 @@ public final class QemuProcess implements AutoCloseable {
     }
 
     static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            AtomicFiles.deleteTree(dir);
         } catch (IOException ignored) {
-            // best effort; the directory is private to this process
+            // best effort on the way out; the directory is private to this process
         }
     }
 

@@ -3,6 +3,10 @@ package io.kvmclock.peer.qemu;
 import io.kvmclock.demo.ErrorChart;
 import io.kvmclock.demo.Summary;
 import io.kvmclock.files.AtomicFiles;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
 import io.kvmclock.peer.qemu.PeerQemuResult.ScenarioResult;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -14,22 +18,35 @@ import java.util.Locale;
 public final class QemuReport {
     private QemuReport() {}
 
-    /** A page of its own: index.html in {@code dir}. */
-    public static Path write(Path dir, PeerQemuResult r) throws IOException {
-        String body = section(dir, r);
-        Path index = dir.resolve("index.html");
-        AtomicFiles.write(index, "<!doctype html><html><head><meta charset='utf-8'><title>kvmclock: real QEMU</title>"
-                + "<style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}"
-                + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
-                + "</style></head><body>\n" + body + "</body></html>\n");
-        return index;
+    private static final String KVMCLOCK_SVG = "qemu-kvmclock-error.svg";
+    private static final String HOST_SVG = "qemu-host-time-error.svg";
+    private static final String INDEX = "index.html";
+    /** The charts a section brings into a report folder. */
+    public static final Set<String> CHARTS = Set.of(KVMCLOCK_SVG, HOST_SVG);
+    /** Every file of a report of its own; the folder is replaced as a whole. */
+    public static final Set<String> FILES = Set.of(INDEX, KVMCLOCK_SVG, HOST_SVG);
+
+    /** The HTML fragment of the real-QEMU rows and the chart files it shows (name to content). */
+    public record Section(String html, Map<String, byte[]> files) {
+        public Section {
+            files = Map.copyOf(files);
+        }
     }
 
-    /**
-     * The HTML fragment (a heading, the table, two charts) for a page in {@code dir}; writes the charts'
-     * SVG files there. The demo's page embeds it next to its re-implementations.
-     */
-    public static String section(Path dir, PeerQemuResult r) throws IOException {
+    /** A page of its own: the folder {@code dir} written as a unit (AtomicFiles.writeFolder); its index.html. */
+    public static Path write(Path dir, PeerQemuResult r) throws IOException {
+        Section s = section(r);
+        Map<String, byte[]> files = new LinkedHashMap<>(s.files());
+        files.put(INDEX, ("<!doctype html><html><head><meta charset='utf-8'><title>kvmclock: real QEMU</title>"
+                + "<style>body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse}"
+                + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
+                + "</style></head><body>\n" + s.html() + "</body></html>\n").getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeFolder(dir, files);
+        return dir.resolve(INDEX);
+    }
+
+    /** The rows (a heading, the table, two charts) for a page that also holds {@link Section#files()}. */
+    public static Section section(PeerQemuResult r) {
         List<ErrorChart.Row> kvm = new ArrayList<>();
         List<ErrorChart.Row> host = new ArrayList<>();
         for (ScenarioResult s : r.scenarios()) {
@@ -38,10 +55,11 @@ public final class QemuReport {
             host.add(new ErrorChart.Row(s.scenario().label() + " QEMU", Observation.column(s.qemu(), Observation::hostTimeErrorNs), true));
             host.add(new ErrorChart.Row(s.scenario().label() + " qemu method", Observation.column(s.reimplementation(), Observation::hostTimeErrorNs), true));
         }
-        AtomicFiles.write(dir.resolve("qemu-kvmclock-error.svg"),
-                ErrorChart.svg("real QEMU vs the qemu method: kvmclock after minus before at the same guest TSC", "ns", kvm));
-        AtomicFiles.write(dir.resolve("qemu-host-time-error.svg"),
-                ErrorChart.svg("real QEMU vs the qemu method: guest kvmclock minus host time across the pause", "ns", host));
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put(KVMCLOCK_SVG, ErrorChart.svg("real QEMU vs the qemu method: kvmclock after minus before at the same guest TSC",
+                "ns", kvm).getBytes(StandardCharsets.UTF_8));
+        files.put(HOST_SVG, ErrorChart.svg("real QEMU vs the qemu method: guest kvmclock minus host time across the pause",
+                "ns", host).getBytes(StandardCharsets.UTF_8));
         StringBuilder h = new StringBuilder();
         h.append(String.format(Locale.ROOT, "<h2>Real QEMU %s beside the <code>qemu</code> method</h2>%n<p>%s, the project's"
                         + " clock firmware under KVM, guest TSC %d kHz, pause %d ms; the <code>qemu</code> method on the project's"
@@ -61,7 +79,7 @@ public final class QemuReport {
         h.append("</table>\n<p>Verdict: ").append(ErrorChart.esc(Verdict.RULE)).append(" (docs/qemu-peer.md).</p>\n");
         h.append("<img src='qemu-kvmclock-error.svg' alt='kvmclock error, real QEMU and the qemu method'>\n");
         h.append("<img src='qemu-host-time-error.svg' alt='host time error, real QEMU and the qemu method'>\n");
-        return h.toString();
+        return new Section(h.toString(), files);
     }
 
     private static void row(StringBuilder h, String scenario, String who, String policy, List<Observation> os, String downtime,
