@@ -20,8 +20,10 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -205,12 +207,12 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** The demo's report folder: its own files and the real-QEMU charts. */
-    static final java.util.Set<String> REPORT_FILES = union(HtmlReport.FILES, QemuReport.CHARTS);
+    static final Set<String> REPORT_FILES = union(HtmlReport.FILES, QemuReport.CHARTS);
 
-    private static java.util.Set<String> union(java.util.Set<String> a, java.util.Set<String> b) {
-        java.util.Set<String> u = new java.util.HashSet<>(a);
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> u = new HashSet<>(a);
         u.addAll(b);
-        return java.util.Set.copyOf(u);
+        return Set.copyOf(u);
     }
 
     /** Real QEMU beside the re-implementations, where it can run; a QEMU failure costs only these rows. */

@@ -3,16 +3,16 @@ package io.kvmclock.peer.qemu;
 import io.kvmclock.demo.ErrorChart;
 import io.kvmclock.demo.Summary;
 import io.kvmclock.files.AtomicFiles;
-import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.Set;
 import io.kvmclock.peer.qemu.PeerQemuResult.ScenarioResult;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 
 /** The real-QEMU report: a table per scenario beside the re-implementation, and the demo's strip charts. */
 public final class QemuReport {
