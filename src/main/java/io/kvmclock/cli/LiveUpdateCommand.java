@@ -128,7 +128,8 @@ final class LiveUpdateCommand implements Callable<Integer> {
         String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp",
                 System.getProperty("java.class.path"), Main.class.getName(), "live-update", "--take-over", dir.toString(),
-                "--method", m.name(), "--policy", restore.policy, "--precise-bound", Long.toString(restore.preciseBound)));
+                "--method", m.name()));
+        cmd.addAll(restore.asArguments());
         return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 

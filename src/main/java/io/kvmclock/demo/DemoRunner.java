@@ -111,6 +111,8 @@ public final class DemoRunner {
     private record Outcome(ClockGuest guest, TrialResult result) {}
 
     private Outcome trial(ClockGuest src, RestoreMethod m, Hypervisor from, Hypervisor hv) {
+        // As a VMM does: the destination VM, its vCPU and the method's preparation exist before the source pauses.
+        Prepared p = prepare(hv, m, VmConfig.defaults());
         long tLast = src.readTsc();
         PvclockTimeInfo before = src.readPvclock();
         long kLast = before.read(tLast);
@@ -120,15 +122,34 @@ public final class DemoRunner {
         if (downtimeNs > 0) {
             hv.elapse(downtimeNs);
         }
-        Vm vm = hv.createVm(VmConfig.defaults());
-        ClockGuest dst = ClockGuest.resume(vm, vm.createVcpu(0), image);
-        Restored r = restoreAndMeasure(hv, m, saved, kLast, dst);
-        if (!r.result().ok()) {
+        ClockGuest dst = ClockGuest.resume(p.target().vm(), p.target().vcpus().getFirst(), image);
+        Restored r = restoreAndMeasure(p.target(), m, saved, kLast, dst);
+        TrialResult result = r.result().withPreparation(p.ns(), p.target().prepared().phases());
+        if (!result.ok()) {
             dst.vm().close();
-            return new Outcome(src, r.result());
+            return new Outcome(src, result);
         }
         src.vm().close();
-        return new Outcome(dst, r.result());
+        return new Outcome(dst, result);
+    }
+
+    /** A destination made ready before the blackout, and how long that took. */
+    public record Prepared(RestoreTarget target, long ns) {}
+
+    /**
+     * Creates the destination VM and its vCPU 0 and lets {@code m} prepare on it: what a VMM does before the
+     * source pauses. Shared by the demo and the cross-process live update.
+     */
+    public static Prepared prepare(Hypervisor hv, RestoreMethod m, VmConfig config) {
+        long w0 = hv.monotonicRawNs();
+        Vm vm = hv.createVm(config);
+        try {
+            RestoreTarget t = m.prepare(new RestoreTarget(hv, vm, List.of(vm.createVcpu(0))));
+            return new Prepared(t, hv.monotonicRawNs() - w0);
+        } catch (RuntimeException e) {
+            vm.close();
+            throw e;
+        }
     }
 
     /** A restore's outcome as the guest saw it. */
@@ -140,7 +161,12 @@ public final class DemoRunner {
      * pause. Shared by the demo and the cross-process live update.
      */
     public static Restored restoreAndMeasure(Hypervisor hv, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst) {
-        RestoreTarget target = new RestoreTarget(hv, dst.vm(), List.of(dst.vcpu()));
+        return restoreAndMeasure(new RestoreTarget(hv, dst.vm(), List.of(dst.vcpu())), m, saved, kLast, dst);
+    }
+
+    /** As {@link #restoreAndMeasure(Hypervisor, RestoreMethod, ClockState, long, ClockGuest)} into a prepared target. */
+    public static Restored restoreAndMeasure(RestoreTarget target, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst) {
+        Hypervisor hv = target.hypervisor();
         long w0 = hv.monotonicRawNs();
         RestoreReport report;
         try {
@@ -170,6 +196,7 @@ public final class DemoRunner {
         long guestNow = after.read(rate.scale(now.hostTsc()) + offset);
         long reference = saved.clock().clock() + (now.realtime() - saved.clock().realtime());
         long c = guestNow - reference;
-        return new Restored(new TrialResult(a, b, c, micros, backwards, report.rounds(), report.fellBack(), rate.scaled(), null), report);
+        return new Restored(new TrialResult(a, b, c, micros, backwards, report.rounds(), report.fellBack(), rate.scaled(), null,
+                report.budgetHit(), new TrialResult.Timing(0, List.of(), report.phases())), report);
     }
 }

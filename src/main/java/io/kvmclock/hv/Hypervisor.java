@@ -42,6 +42,15 @@ public interface Hypervisor extends AutoCloseable {
         return readHostClocks().monotonicRawNs();
     }
 
+    /**
+     * The ns the calling thread has spent inside the backend's KVM ioctls so far (a running total): the
+     * kernel's share of what is timed, as against the caller's own code. The model counts the latencies it
+     * charges to its time line.
+     */
+    default long ioctlNanos() {
+        return 0;
+    }
+
     @Override
     void close();
 }

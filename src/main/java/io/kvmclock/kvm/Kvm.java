@@ -245,11 +245,14 @@ final class Kvm implements Hypervisor {
     }
 
     @Override
+    public long ioctlNanos() {
+        return Native.ioctlNanos();
+    }
+
+    @Override
     public long monotonicRawNs() {
         checkOpen();
-        try (Arena arena = Arena.ofConfined()) {
-            return Native.clockGettime(arena, Native.CLOCK_MONOTONIC_RAW);
-        }
+        return Native.monotonicRawNs();
     }
 
     @Override

@@ -66,6 +66,23 @@ final class Native {
     private static final MethodHandle CLOCK_GETTIME = downcall("clock_gettime",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle UNAME = downcall("uname", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle PTHREAD_SIGMASK = downcall("pthread_sigmask",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle TGKILL = downcall("tgkill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle SIGTIMEDWAIT = downcall("sigtimedwait",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+
+    /**
+     * The real-time signal the binding sends its own thread so that a KVM_RUN returns before entering the guest
+     * (SIGRTMAX - 4; the JVM uses no real-time signal). It stays blocked in the thread, so no handler ever runs:
+     * it is only ever pending inside KVM_RUN, then taken back with sigtimedwait.
+     */
+    static final int KICK_SIGNAL = 60;
+    private static final int SIG_BLOCK = 0;
+    /** glibc's sigset_t is 1024 bits; the kernel's (what KVM_SET_SIGNAL_MASK takes) is its first 64. */
+    private static final long SIGSET_BYTES = 128;
 
     /** struct utsname: six char[65] fields; release is the third. */
     private static final long UTSNAME_SIZE = 6 * 65;
@@ -99,14 +116,27 @@ final class Native {
         throw new IllegalStateException(t);
     }
 
+    /**
+     * Per thread, the ns spent inside ioctl(2) downcalls: the kernel's share of an operation, as against the
+     * Java around it (struct packing, arenas, the project's own logic). Read through Hypervisor.ioctlNanos.
+     */
+    private static final ThreadLocal<long[]> IOCTL_NANOS = ThreadLocal.withInitial(() -> new long[1]);
+
+    static long ioctlNanos() {
+        return IOCTL_NANOS.get()[0];
+    }
+
     /** ioctl with a pointer argument; returns the ioctl's non-negative result or throws HvException. */
     static int ioctl(Arena arena, String name, int fd, long request, MemorySegment arg) {
         MemorySegment state = errnoSegment(arena);
         int r;
+        long t0 = System.nanoTime();
         try {
             r = (int) IOCTL_PTR.invokeExact(state, fd, request, arg);
         } catch (Throwable t) {
             throw rethrow(t);
+        } finally {
+            IOCTL_NANOS.get()[0] += System.nanoTime() - t0;
         }
         if (r == -1) {
             throw new HvException(name, errno(state));
@@ -118,10 +148,13 @@ final class Native {
     static int ioctl(Arena arena, String name, int fd, long request, long arg) {
         MemorySegment state = errnoSegment(arena);
         int r;
+        long t0 = System.nanoTime();
         try {
             r = (int) IOCTL_LONG.invokeExact(state, fd, request, arg);
         } catch (Throwable t) {
             throw rethrow(t);
+        } finally {
+            IOCTL_NANOS.get()[0] += System.nanoTime() - t0;
         }
         if (r == -1) {
             throw new HvException(name, errno(state));
@@ -215,6 +248,28 @@ final class Native {
         }
     }
 
+    private static final MethodHandle CLOCK_GETTIME_PLAIN = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("clock_gettime").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    private static final ThreadLocal<MemorySegment> TIMESPEC = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(16, 8));
+
+    /**
+     * CLOCK_MONOTONIC_RAW in ns for timing: no arena and no errno capture (the vDSO call cannot fail for this
+     * clock), so it costs tens of ns and can bracket single ioctls.
+     */
+    static long monotonicRawNs() {
+        MemorySegment ts = TIMESPEC.get();
+        int r;
+        try {
+            r = (int) CLOCK_GETTIME_PLAIN.invokeExact(CLOCK_MONOTONIC_RAW, ts);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0) {
+            throw new HvException("clock_gettime", 22);
+        }
+        return ts.get(JAVA_LONG, 0) * 1_000_000_000L + ts.get(JAVA_LONG, 8);
+    }
+
     /** clock_gettime(2) in ns, the timespec in the caller's arena. */
     static long clockGettime(Arena arena, int clock) {
         MemorySegment state = errnoSegment(arena);
@@ -229,6 +284,57 @@ final class Native {
             throw new HvException("clock_gettime", errno(state));
         }
         return ts.get(JAVA_LONG, 0) * 1_000_000_000L + ts.get(JAVA_LONG, 8);
+    }
+
+    /**
+     * Blocks {@link #KICK_SIGNAL} in the calling thread and returns the thread's signal mask as the kernel's
+     * 64-bit sigset, with the kick signal cleared: the mask a vCPU should run with to see the kick.
+     */
+    static long blockKickAndMaskWithout(Arena arena) {
+        MemorySegment set = arena.allocate(SIGSET_BYTES, 8);
+        set.set(JAVA_LONG, 0, 1L << (KICK_SIGNAL - 1));
+        MemorySegment old = arena.allocate(SIGSET_BYTES, 8);
+        int r;
+        try {
+            r = (int) PTHREAD_SIGMASK.invokeExact(errnoSegment(arena), SIG_BLOCK, set, old);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0) {
+            throw new HvException("pthread_sigmask", r);
+        }
+        return old.get(JAVA_LONG, 0) & ~(1L << (KICK_SIGNAL - 1));
+    }
+
+    /** Makes {@link #KICK_SIGNAL} pending on the calling thread (tgkill to itself; blocked, so not delivered). */
+    static void raiseKick(Arena arena) {
+        MemorySegment state = errnoSegment(arena);
+        int r;
+        try {
+            int pid = (int) GETPID.invokeExact(state);
+            int tid = (int) GETTID.invokeExact(state);
+            r = (int) TGKILL.invokeExact(state, pid, tid, KICK_SIGNAL);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0) {
+            throw new HvException("tgkill", errno(state));
+        }
+    }
+
+    /** Takes a pending {@link #KICK_SIGNAL} off the calling thread without waiting; false when none was pending. */
+    static boolean takeKick(Arena arena) {
+        MemorySegment state = errnoSegment(arena);
+        MemorySegment set = arena.allocate(SIGSET_BYTES, 8);
+        set.set(JAVA_LONG, 0, 1L << (KICK_SIGNAL - 1));
+        MemorySegment zero = arena.allocate(16, 8);
+        int r;
+        try {
+            r = (int) SIGTIMEDWAIT.invokeExact(state, set, MemorySegment.NULL, zero);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return r == KICK_SIGNAL;
     }
 
     /** uname(2)'s release field: the running kernel. */

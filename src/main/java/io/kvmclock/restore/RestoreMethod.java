@@ -27,5 +27,14 @@ public sealed interface RestoreMethod
         return null;
     }
 
+    /**
+     * What this method does on the destination before the blackout, while the source still runs: the new VM and
+     * its vCPUs exist, the guest's CPU state and clock state are not there yet. Returns the target with what
+     * it prepared. The peers do nothing here: their VMMs do everything after the pause.
+     */
+    default RestoreTarget prepare(RestoreTarget target) {
+        return target;
+    }
+
     RestoreReport restore(RestoreTarget target, ClockState saved);
 }

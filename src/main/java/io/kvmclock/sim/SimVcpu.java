@@ -151,7 +151,7 @@ public final class SimVcpu implements Vcpu {
     }
 
     /** vcpu_enter_guest's request handling, in its order. */
-    private void serveRequests() {
+    private void serveRequestsAtEntry() {
         if (seenMasterclockEpoch != vm.masterclockUpdateEpoch) {
             seenMasterclockEpoch = vm.masterclockUpdateEpoch;
             requestMasterclockUpdate = true;
@@ -425,14 +425,25 @@ public final class SimVcpu implements Vcpu {
         heldTsc = (regs.getLong(REG_RAX) & 0xFFFF_FFFFL) | (regs.getLong(REG_RDX) << 32);
     }
 
-    /** KVM_RUN: serve the requests at entry, then run the clock guest to its next exit. */
+    /** KVM_RUN with a signal pending: the requests are served, the guest does not run. */
     @Override
-    public VcpuExit run() {
+    public void serveRequests() {
+        enterKvmRun();
+    }
+
+    /** KVM_RUN's way in: the entry latency, then vcpu_enter_guest's request handling. */
+    private void enterKvmRun() {
         if (closed || vm.isClosed()) {
             throw new HvException("KVM_RUN", Errno.EBADF.number(), "the vCPU or its VM is closed");
         }
-        vm.host.world.advance(vm.host.world.draw(vm.host.config.latency().vcpuEntry()));
-        serveRequests();
+        vm.hv.charge(vm.host.config.latency().vcpuEntry());
+        serveRequestsAtEntry();
+    }
+
+    /** KVM_RUN: serve the requests at entry, then run the clock guest to its next exit. */
+    @Override
+    public VcpuExit run() {
+        enterKvmRun();
         switch (pc) {
             case NOT_RESET -> {
                 return new VcpuExit.Other(17, "KVM_EXIT_INTERNAL_ERROR: the model runs only the clock guest at 0x"
@@ -440,7 +451,7 @@ public final class SimVcpu implements Vcpu {
             }
             case WRMSR -> {
                 writeSystemTime(ClockGuestAbi.PVCLOCK_GPA | 1);
-                serveRequests();
+                serveRequestsAtEntry();
                 return rdtscAndOutLow();
             }
             case RDTSC -> {
