@@ -64,8 +64,16 @@ final class LiveUpdateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
+    @Option(names = "--warm-up", defaultValue = "0", paramLabel = "N",
+            description = "Scratch live updates the new process runs before it reports ready (default ${DEFAULT-VALUE}: it prepares"
+                    + " the destination VM and rehearses the restore there instead; 100 was the old warm-up).")
+    int warmUp;
+
     @Option(names = "--take-over", hidden = true, paramLabel = "DIR")
     Path takeOver;
+
+    @Option(names = "--memory", hidden = true, paramLabel = "FILE")
+    Path takeOverMemory;
 
     @Spec
     CommandSpec spec;
@@ -73,6 +81,9 @@ final class LiveUpdateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RestoreMethod m = restore.method(method);
+        if (warmUp < 0 || warmUp > 100_000) {
+            throw UserError.badInput("--warm-up " + warmUp + " is out of range: 0 to 100000");
+        }
         if (takeOver != null) {
             return takeOver(m);
         }
@@ -88,7 +99,7 @@ final class LiveUpdateCommand implements Callable<Integer> {
         try (Hypervisor hv = Backends.open()) {
             // As a VMM upgrade does it: the new process starts and warms up while the old one still runs the
             // guest; the blackout begins only when the new one is ready.
-            Process next = startNewProcess(dir, m);
+            Process next = startNewProcess(dir, memory, m);
             err.println("live-update: new process " + next.pid() + " started, warming up its restore path");
             JsonNode child;
             try (BufferedReader fromNext = next.inputReader(StandardCharsets.UTF_8);
@@ -121,13 +132,18 @@ final class LiveUpdateCommand implements Callable<Integer> {
 
     static final String READY = "ready";
     static final String GO = "go";
-    /** Live updates the new process runs on scratch VMs before it reports ready. */
-    static final int WARM_UP_UPDATES = 100;
+    /** Set by ./kvmclock to the ahead-of-time cache this JVM uses: the new process starts from it too. */
+    static final String AOT_CACHE_PROPERTY = "kvmclock.aotCache";
 
-    private Process startNewProcess(Path dir, RestoreMethod m) throws IOException {
+    private Process startNewProcess(Path dir, Path memory, RestoreMethod m) throws IOException {
         String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName(), "live-update", "--take-over", dir.toString(),
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
+        String aot = System.getProperty(AOT_CACHE_PROPERTY);
+        if (aot != null && Files.isRegularFile(Path.of(aot))) {
+            cmd.addAll(List.of("-XX:AOTCache=" + aot, "-D" + AOT_CACHE_PROPERTY + "=" + aot));
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "live-update",
+                "--take-over", dir.toString(), "--memory", memory.toString(), "--warm-up", Integer.toString(warmUp),
                 "--method", m.name()));
         cmd.addAll(restore.asArguments());
         return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
@@ -148,7 +164,13 @@ final class LiveUpdateCommand implements Callable<Integer> {
 
     private int takeOver(RestoreMethod m) throws IOException {
         try (Hypervisor hv = Backends.open()) {
-            LiveUpdate.warmUp(hv, m, WARM_UP_UPDATES);
+            if (warmUp > 0) {
+                LiveUpdate.warmUp(hv, m, warmUp);
+            }
+            if (takeOverMemory == null) {
+                throw UserError.badInput("--take-over needs --memory FILE: the guest memory file the old process will use");
+            }
+            DemoRunner.Prepared prepared = LiveUpdate.prepareTakeOver(hv, takeOverMemory, m);
             PrintWriter out = spec.commandLine().getOut();
             out.println(READY);
             out.flush();
@@ -156,7 +178,7 @@ final class LiveUpdateCommand implements Callable<Integer> {
             if (!GO.equals(go)) {
                 throw new UserError(ExitCode.FAILURE, "the old process did not hand over (it said " + go + ")");
             }
-            DemoRunner.Restored r = LiveUpdate.takeOver(hv, takeOver, m);
+            DemoRunner.Restored r = LiveUpdate.takeOver(prepared, takeOver, m);
             ObjectNode root = Json.object();
             root.put("pid", ProcessHandle.current().pid());
             root.put("method", m.name());
@@ -165,7 +187,9 @@ final class LiveUpdateCommand implements Callable<Integer> {
             if (t.ok()) {
                 res.put("kvmclockErrorNs", t.kvmclockErrorNs()).put("tscErrorCycles", t.tscErrorCycles())
                         .put("hostTimeErrorNs", t.hostTimeErrorNs()).put("restoreMicros", t.restoreMicros())
-                        .put("steppedBackwards", t.steppedBackwards()).put("rounds", t.rounds()).put("fellBack", t.fellBack());
+                        .put("steppedBackwards", t.steppedBackwards()).put("rounds", t.rounds()).put("fellBack", t.fellBack())
+                        .put("prepareMicros", t.timing().prepareNs() / 1000).put("warmUpUpdates", warmUp)
+                        .put("aotCache", System.getProperty(AOT_CACHE_PROPERTY) != null);
             } else {
                 res.put("failure", t.failure());
             }

@@ -69,22 +69,45 @@ public final class LiveUpdate {
         new DemoRunner(hv, updates, 0, (m, i, n) -> { }).runMethod(method);
     }
 
+    /**
+     * The new VMM's side before the blackout: a VM on the guest's memory file (the same shared pages the old
+     * process runs the guest on), its vCPU, and the method's preparation.
+     */
+    public static DemoRunner.Prepared prepareTakeOver(Hypervisor hv, Path memoryFile, RestoreMethod method) {
+        return DemoRunner.prepare(hv, method, new VmConfig(VmConfig.DEFAULT_MEMORY, Optional.of(memoryFile)));
+    }
+
     /** The new VMM's side: map the same memory, restore the clocks with {@code method}, resume and measure. */
     public static DemoRunner.Restored takeOver(Hypervisor hv, Path dir, RestoreMethod method) throws IOException {
-        Properties props = new Properties();
-        props.load(new StringReader(Files.readString(dir.resolve(HANDOFF))));
-        Path memory = Path.of(required(props, "memoryFile"));
-        long bytes = Long.parseLong(required(props, "memoryBytes"));
-        long kLast = Long.parseUnsignedLong(required(props, "lastKvmclockNs"));
-        ClockState saved = StateFile.read(dir.resolve(STATE));
-        ClockGuest.Snapshot snap = ClockGuest.Snapshot.fromBytes(Files.readAllBytes(dir.resolve(CPU)));
-        Vm vm = hv.createVm(new VmConfig(bytes, Optional.of(memory)));
+        Properties props = handOff(dir);
+        return takeOver(prepareTakeOver(hv, Path.of(required(props, "memoryFile")), method), dir, method);
+    }
+
+    /** As {@link #takeOver(Hypervisor, Path, RestoreMethod)} into a destination prepared before the blackout. */
+    public static DemoRunner.Restored takeOver(DemoRunner.Prepared prepared, Path dir, RestoreMethod method) throws IOException {
+        Vm vm = prepared.target().vm();
         try {
-            ClockGuest guest = ClockGuest.resume(vm, vm.createVcpu(0), snap);
-            return DemoRunner.restoreAndMeasure(hv, method, saved, kLast, guest);
+            Properties props = handOff(dir);
+            long bytes = Long.parseLong(required(props, "memoryBytes"));
+            if (bytes != vm.memory().size()) {
+                throw new IOException(HANDOFF + " says the guest has " + bytes + " bytes of memory, the prepared VM "
+                        + vm.memory().size() + ": not the hand-over this process was prepared for");
+            }
+            long kLast = Long.parseUnsignedLong(required(props, "lastKvmclockNs"));
+            ClockState saved = StateFile.read(dir.resolve(STATE));
+            ClockGuest.Snapshot snap = ClockGuest.Snapshot.fromBytes(Files.readAllBytes(dir.resolve(CPU)));
+            ClockGuest guest = ClockGuest.resume(vm, prepared.target().vcpus().getFirst(), snap);
+            DemoRunner.Restored r = DemoRunner.restoreAndMeasure(prepared.target(), method, saved, kLast, guest);
+            return new DemoRunner.Restored(r.result().withPreparation(prepared.ns(), prepared.target().prepared().phases()), r.report());
         } finally {
             vm.close();
         }
+    }
+
+    private static Properties handOff(Path dir) throws IOException {
+        Properties props = new Properties();
+        props.load(new StringReader(Files.readString(dir.resolve(HANDOFF))));
+        return props;
     }
 
     private static String required(Properties p, String key) throws IOException {

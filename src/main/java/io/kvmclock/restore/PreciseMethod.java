@@ -62,7 +62,7 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
      */
     static final long READING_SLACK_NS = 1;
     /** Restores of the destination VM's own function into itself before the blackout (see {@link #prepare}). */
-    static final int REHEARSALS = 8;
+    static final int REHEARSALS = 64;
     /** Rounds between two looks at the gap estimate (reading it costs a sort, in a cold JVM microseconds). */
     static final int REAIM_ROUNDS = 8;
 
