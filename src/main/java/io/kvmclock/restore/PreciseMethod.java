@@ -36,8 +36,8 @@ import java.util.List;
  * without entering the guest ({@link Vcpu#serveRequests}: the master clock update that vCPU creation files
  * would otherwise take a new reference at the first entry, after the restore, and re-round the function by up
  * to a nanosecond either way), and rehearses: {@link #REHEARSALS} restores of the VM's own function into itself
- * with this code, which learn the gap where the restore will run and leave a cold process with the restore path
- * linked and profiled. The restore then needs no vCPU ioctl where the offsets already match, and usually one or two
+ * with this code (more in a process's first preparation, {@link #PROCESS_REHEARSALS}), which learn the gap where
+ * the restore will run and leave a new process with the restore path linked and compiled. The restore then needs no vCPU ioctl where the offsets already match, and usually one or two
  * rounds. {@link Budget} bounds the time it may spend.
  *
  * <p>A guest whose TSC runs scaled on the destination (a migration to a host at another rate) first gets its
@@ -62,7 +62,14 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
      */
     static final long READING_SLACK_NS = 1;
     /** Restores of the destination VM's own function into itself before the blackout (see {@link #prepare}). */
-    static final int REHEARSALS = 64;
+    static final int REHEARSALS = 8;
+    /**
+     * Rehearsals a process does in all before its first real restore: enough invocations for HotSpot's tiered
+     * compiler to compile the restore path (C1 at 200 invocations, Tier3InvocationThreshold), so that a new
+     * VMM process restores with compiled code rather than in the interpreter.
+     */
+    static final int PROCESS_REHEARSALS = 256;
+    private static final java.util.concurrent.atomic.AtomicInteger REHEARSED = new java.util.concurrent.atomic.AtomicInteger();
     /** Rounds between two looks at the gap estimate (reading it costs a sort, in a cold JVM microseconds). */
     static final int REAIM_ROUNDS = 8;
 
@@ -139,7 +146,9 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
                 TimeScale.kvmGetTimeScale(TimeScale.NSEC_PER_SEC, hv.host().tscKhz() * 1000), PvclockTimeInfo.FLAG_TSC_STABLE);
         ClockState self = ClockCapture.capture(hv, t.vm(), t.vcpus(), v -> own, CaptureKind.LIVE_UPDATE);
         RestoreTarget ready = t.with(new Preparation(khz, offsets, true, List.of()));
-        for (int i = 0; i < REHEARSALS; i++) {
+        int rehearsals = Math.max(REHEARSALS, PROCESS_REHEARSALS - REHEARSED.get());
+        for (int i = 0; i < rehearsals; i++) {
+            REHEARSED.incrementAndGet();
             try {
                 restore(ready, self);
             } catch (RestoreFailedException e) {
