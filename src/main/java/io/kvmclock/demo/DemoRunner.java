@@ -1,6 +1,7 @@
 package io.kvmclock.demo;
 
 import io.kvmclock.guest.ClockGuest;
+import io.kvmclock.hv.Boost;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.Vm;
@@ -113,6 +114,14 @@ public final class DemoRunner {
     private Outcome trial(ClockGuest src, RestoreMethod m, Hypervisor from, Hypervisor hv) {
         // As a VMM does: the destination VM, its vCPU and the method's preparation exist before the source pauses.
         Prepared p = prepare(hv, m, VmConfig.defaults());
+        // The blackout, from the capture to the guest's first reading after resume, runs at real-time priority
+        // for every method alike, as a VMM runs it.
+        try (Boost boost = hv.boostCurrentThread()) {
+            return blackout(src, m, from, hv, p);
+        }
+    }
+
+    private Outcome blackout(ClockGuest src, RestoreMethod m, Hypervisor from, Hypervisor hv, Prepared p) {
         long tLast = src.readTsc();
         PvclockTimeInfo before = src.readPvclock();
         long kLast = before.read(tLast);

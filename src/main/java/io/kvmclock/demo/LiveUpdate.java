@@ -2,6 +2,7 @@ package io.kvmclock.demo;
 
 import io.kvmclock.files.AtomicFiles;
 import io.kvmclock.guest.ClockGuest;
+import io.kvmclock.hv.Boost;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
@@ -96,8 +97,11 @@ public final class LiveUpdate {
             long kLast = Long.parseUnsignedLong(required(props, "lastKvmclockNs"));
             ClockState saved = StateFile.read(dir.resolve(STATE));
             ClockGuest.Snapshot snap = ClockGuest.Snapshot.fromBytes(Files.readAllBytes(dir.resolve(CPU)));
-            ClockGuest guest = ClockGuest.resume(vm, prepared.target().vcpus().getFirst(), snap);
-            DemoRunner.Restored r = DemoRunner.restoreAndMeasure(prepared.target(), method, saved, kLast, guest);
+            DemoRunner.Restored r;
+            try (Boost boost = prepared.target().hypervisor().boostCurrentThread()) {
+                ClockGuest guest = ClockGuest.resume(vm, prepared.target().vcpus().getFirst(), snap);
+                r = DemoRunner.restoreAndMeasure(prepared.target(), method, saved, kLast, guest);
+            }
             return new DemoRunner.Restored(r.result().withPreparation(prepared.ns(), prepared.target().prepared().phases()), r.report());
         } finally {
             vm.close();

@@ -51,6 +51,11 @@ public interface Hypervisor extends AutoCloseable {
         return 0;
     }
 
+    /** Real-time priority for the calling thread until the handle is closed; {@link Boost#NONE} by default. */
+    default Boost boostCurrentThread() {
+        return Boost.NONE;
+    }
+
     @Override
     void close();
 }

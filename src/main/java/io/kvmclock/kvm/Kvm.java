@@ -244,6 +244,33 @@ final class Kvm implements Hypervisor {
         return java.util.Optional.of(io.kvmclock.time.TscScaling.VMX);
     }
 
+    /** A low real-time priority: above every SCHED_OTHER process, below the kernel's own real-time threads. */
+    private static final int BLACKOUT_PRIORITY = 10;
+
+    @Override
+    public io.kvmclock.hv.Boost boostCurrentThread() {
+        checkOpen();
+        if (Native.schedPolicy() != Native.SCHED_OTHER || !Native.setSchedPolicy(Native.SCHED_FIFO | Native.SCHED_RESET_ON_FORK, BLACKOUT_PRIORITY)) {
+            return io.kvmclock.hv.Boost.NONE; // already real-time (nothing to undo), or not permitted
+        }
+        return new io.kvmclock.hv.Boost() {
+            private boolean open = true;
+
+            @Override
+            public boolean granted() {
+                return true;
+            }
+
+            @Override
+            public void close() {
+                if (open) {
+                    open = false;
+                    Native.setSchedPolicy(Native.SCHED_OTHER, 0);
+                }
+            }
+        };
+    }
+
     @Override
     public long ioctlNanos() {
         return Native.ioctlNanos();

@@ -337,6 +337,48 @@ final class Native {
         return r == KICK_SIGNAL;
     }
 
+    private static final MethodHandle SCHED_SETSCHEDULER = downcall("sched_setscheduler",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle SCHED_GETSCHEDULER = downcall("sched_getscheduler",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    static final int SCHED_OTHER = 0;
+    static final int SCHED_FIFO = 1;
+    /** Threads and processes the boosted thread creates start at SCHED_OTHER, not real-time. */
+    static final int SCHED_RESET_ON_FORK = 0x40000000;
+
+    /** The calling thread's scheduling policy (sched_getscheduler(0)). */
+    static int schedPolicy() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = errnoSegment(arena);
+            int r;
+            try {
+                r = (int) SCHED_GETSCHEDULER.invokeExact(state, 0);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            if (r < 0) {
+                throw new HvException("sched_getscheduler", errno(state));
+            }
+            return r;
+        }
+    }
+
+    /** sched_setscheduler(0, policy, {priority}) for the calling thread; false when not permitted. */
+    static boolean setSchedPolicy(int policy, int priority) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = errnoSegment(arena);
+            MemorySegment param = arena.allocate(JAVA_INT);
+            param.set(JAVA_INT, 0, priority);
+            int r;
+            try {
+                r = (int) SCHED_SETSCHEDULER.invokeExact(state, 0, policy, param);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            return r == 0;
+        }
+    }
+
     /** uname(2)'s release field: the running kernel. */
     static String kernelRelease() {
         try (Arena arena = Arena.ofConfined()) {
