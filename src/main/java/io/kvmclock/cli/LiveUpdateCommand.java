@@ -162,6 +162,24 @@ final class LiveUpdateCommand implements Callable<Integer> {
         return new ObjectMapper().readTree(out);
     }
 
+    private static long parentCheckedAt = System.nanoTime();
+
+    /** GO is waiting on stdin, or the old process is gone (then readLine sees the end and says so). */
+    private static boolean handOverOrParentGone() {
+        try {
+            if (System.in.available() > 0) {
+                return true;
+            }
+        } catch (IOException e) {
+            return true;
+        }
+        if (System.nanoTime() - parentCheckedAt < 50_000_000L) {
+            return false;
+        }
+        parentCheckedAt = System.nanoTime();
+        return !ProcessHandle.current().parent().map(ProcessHandle::isAlive).orElse(false);
+    }
+
     private int takeOver(RestoreMethod m) throws IOException {
         try (Hypervisor hv = Backends.open()) {
             if (warmUp > 0) {
@@ -174,6 +192,7 @@ final class LiveUpdateCommand implements Callable<Integer> {
             PrintWriter out = spec.commandLine().getOut();
             out.println(READY);
             out.flush();
+            LiveUpdate.rehearseUntil(prepared, m, LiveUpdateCommand::handOverOrParentGone);
             String go = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
             if (!GO.equals(go)) {
                 throw new UserError(ExitCode.FAILURE, "the old process did not hand over (it said " + go + ")");
@@ -190,6 +209,9 @@ final class LiveUpdateCommand implements Callable<Integer> {
                         .put("steppedBackwards", t.steppedBackwards()).put("rounds", t.rounds()).put("fellBack", t.fellBack())
                         .put("prepareMicros", t.timing().prepareNs() / 1000).put("warmUpUpdates", warmUp)
                         .put("aotCache", System.getProperty(AOT_CACHE_PROPERTY) != null);
+                var phases = res.putArray("phases");
+                t.timing().restore().forEach(p -> phases.addObject().put("name", p.name()).put("calls", p.calls())
+                        .put("wallNs", p.wallNs()).put("kernelNs", p.kernelNs()));
             } else {
                 res.put("failure", t.failure());
             }

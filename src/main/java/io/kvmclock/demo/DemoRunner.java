@@ -150,11 +150,11 @@ public final class DemoRunner {
      * source pauses. Shared by the demo and the cross-process live update.
      */
     public static Prepared prepare(Hypervisor hv, RestoreMethod m, VmConfig config) {
-        long w0 = hv.monotonicRawNs();
+        long w0 = hv.stopwatchNs();
         Vm vm = hv.createVm(config);
         try {
             RestoreTarget t = m.prepare(new RestoreTarget(hv, vm, List.of(vm.createVcpu(0))));
-            return new Prepared(t, hv.monotonicRawNs() - w0);
+            return new Prepared(t, hv.stopwatchNs() - w0);
         } catch (RuntimeException e) {
             vm.close();
             throw e;
@@ -176,16 +176,16 @@ public final class DemoRunner {
     /** As {@link #restoreAndMeasure(Hypervisor, RestoreMethod, ClockState, long, ClockGuest)} into a prepared target. */
     public static Restored restoreAndMeasure(RestoreTarget target, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst) {
         Hypervisor hv = target.hypervisor();
-        long w0 = hv.monotonicRawNs();
+        long w0 = hv.stopwatchNs();
         RestoreReport report;
         try {
             report = m.restore(target, saved);
         } catch (UnsupportedMethodException e) {
             return new Restored(TrialResult.failed("unsupported: " + e.getMessage(), 0), null);
         } catch (RestoreFailedException | HvException e) {
-            return new Restored(TrialResult.failed(e.getMessage(), (hv.monotonicRawNs() - w0) / 1000), null);
+            return new Restored(TrialResult.failed(e.getMessage(), (hv.stopwatchNs() - w0) / 1000), null);
         }
-        long micros = (hv.monotonicRawNs() - w0) / 1000;
+        long micros = (hv.stopwatchNs() - w0) / 1000;
         // What the TSC policy calls for, fixed at the instant the restore returned (no vCPU has run yet).
         ClockData atRestore = dst.vm().getClock();
 

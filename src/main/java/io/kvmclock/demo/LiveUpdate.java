@@ -78,6 +78,18 @@ public final class LiveUpdate {
         return DemoRunner.prepare(hv, method, new VmConfig(VmConfig.DEFAULT_MEMORY, Optional.of(memoryFile)));
     }
 
+    /**
+     * The new VMM's side while it waits for the hand-over: rehearses on the prepared destination until
+     * {@code handedOver} says the old process has paused the guest, so that the restore then runs on hot code
+     * and caches rather than after a sleep.
+     */
+    public static void rehearseUntil(DemoRunner.Prepared prepared, RestoreMethod method, java.util.function.BooleanSupplier handedOver) {
+        while (!handedOver.getAsBoolean()) {
+            method.rehearse(prepared.target());
+            Thread.onSpinWait();
+        }
+    }
+
     /** The new VMM's side: map the same memory, restore the clocks with {@code method}, resume and measure. */
     public static DemoRunner.Restored takeOver(Hypervisor hv, Path dir, RestoreMethod method) throws IOException {
         Properties props = handOff(dir);

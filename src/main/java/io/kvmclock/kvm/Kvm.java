@@ -277,6 +277,11 @@ final class Kvm implements Hypervisor {
     }
 
     @Override
+    public long stopwatchNs() {
+        return System.nanoTime();
+    }
+
+    @Override
     public long monotonicRawNs() {
         checkOpen();
         return Native.monotonicRawNs();

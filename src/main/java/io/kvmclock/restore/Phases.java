@@ -40,12 +40,12 @@ public final class Phases {
     /** Starts timing a step (steps do not nest). */
     public void begin() {
         k0 = hv.ioctlNanos();
-        w0 = hv.monotonicRawNs();
+        w0 = hv.stopwatchNs();
     }
 
     /** Ends the step begun last, adding its time to {@code step}. */
     public void end(Step step) {
-        long w1 = hv.monotonicRawNs();
+        long w1 = hv.stopwatchNs();
         int i = step.ordinal();
         wall[i] += w1 - w0;
         kernel[i] += hv.ioctlNanos() - k0;

@@ -141,11 +141,8 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
         // Rehearse: restore the VM's own function into itself with this very code, so that the gap is learned
         // where the restore will run and a cold process has linked and profiled the restore path.
         ph.begin();
-        ClockData now = t.vm().getClock();
-        PvclockTimeInfo own = PvclockTimeInfo.of(2, now.hostTsc(), now.clock(),
-                TimeScale.kvmGetTimeScale(TimeScale.NSEC_PER_SEC, hv.host().tscKhz() * 1000), PvclockTimeInfo.FLAG_TSC_STABLE);
-        ClockState self = ClockCapture.capture(hv, t.vm(), t.vcpus(), v -> own, CaptureKind.LIVE_UPDATE);
         RestoreTarget ready = t.with(new Preparation(khz, offsets, true, List.of()));
+        ClockState self = ownFunction(ready);
         int rehearsals = Math.max(REHEARSALS, PROCESS_REHEARSALS - REHEARSED.get());
         for (int i = 0; i < rehearsals; i++) {
             REHEARSED.incrementAndGet();
@@ -160,9 +157,29 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
     }
 
     @Override
+    public void rehearse(RestoreTarget prepared) {
+        if (prepared.prepared().requestsServed()) {
+            try {
+                restore(prepared, ownFunction(prepared));
+            } catch (RestoreFailedException e) {
+                // a rehearsal only keeps the path warm; the real restore will say what is wrong
+            }
+        }
+    }
+
+    /** The destination VM's own kvmclock function, captured as a saved state to rehearse with. */
+    private static ClockState ownFunction(RestoreTarget t) {
+        Hypervisor hv = t.hypervisor();
+        ClockData now = t.vm().getClock();
+        PvclockTimeInfo own = PvclockTimeInfo.of(2, now.hostTsc(), now.clock(),
+                TimeScale.kvmGetTimeScale(TimeScale.NSEC_PER_SEC, hv.host().tscKhz() * 1000), PvclockTimeInfo.FLAG_TSC_STABLE);
+        return ClockCapture.capture(hv, t.vm(), t.vcpus(), v -> own, CaptureKind.LIVE_UPDATE);
+    }
+
+    @Override
     public RestoreReport restore(RestoreTarget target, ClockState saved) {
         Hypervisor hv = target.hypervisor();
-        long start = hv.monotonicRawNs();
+        long start = hv.stopwatchNs();
         long kernel0 = hv.ioctlNanos();
         Phases ph = new Phases(hv);
         int n = target.vcpus().size();
@@ -218,7 +235,7 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
             ph.end(Step.GET);
             err = errorOf(goal, rate, off0, after);
             gaps.observe(gap + err);
-            long spent = hv.monotonicRawNs() - start;
+            long spent = hv.stopwatchNs() - start;
             boolean overBudget = spent >= budget.ns();
             // Best effort: from half the budget on, a landing as good as the best one seen so far is kept.
             long accept = budget.bestEffort() && spent >= budget.ns() / 2 ? Math.max(acceptNs, bestNs) : acceptNs;
@@ -248,7 +265,7 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
     private RestoreReport report(int round, long residual, long gap, Phases ph, long start, long kernel0, Hypervisor hv,
                                  boolean budgetHit, long bestNs) {
         List<Phase> phases = ph.list();
-        long total = hv.monotonicRawNs() - start;
+        long total = hv.stopwatchNs() - start;
         long kernel = hv.ioctlNanos() - kernel0;
         long timed = 0;
         long timedKernel = 0;

@@ -36,5 +36,13 @@ public sealed interface RestoreMethod
         return target;
     }
 
+    /**
+     * One rehearsal on a prepared destination while the source still runs: a restore of the destination's own
+     * clock into itself, which keeps the restore path hot (compiled, in cache) until the hand-over. Nothing for
+     * methods that prepare nothing.
+     */
+    default void rehearse(RestoreTarget prepared) {
+    }
+
     RestoreReport restore(RestoreTarget target, ClockState saved);
 }
