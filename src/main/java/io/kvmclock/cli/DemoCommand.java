@@ -7,6 +7,7 @@ import io.kvmclock.demo.DemoRunner;
 import io.kvmclock.demo.HtmlReport;
 import io.kvmclock.demo.MethodResult;
 import io.kvmclock.demo.PhaseStats;
+import io.kvmclock.demo.TrialResult;
 import io.kvmclock.demo.Summary;
 import io.kvmclock.drift.Durations;
 import io.kvmclock.hv.Hypervisor;
@@ -180,6 +181,8 @@ final class DemoCommand implements Callable<Integer> {
             j.put("failures", m.failures());
             j.put("fallbacks", m.fallbacks());
             j.put("budgetHits", m.budgetHits());
+            ArrayNode why = j.putArray("failureReasons");
+            m.trials().stream().filter(t -> !t.ok()).map(TrialResult::failure).distinct().limit(5).forEach(why::add);
             ObjectNode b = j.putObject("breakdown");
             summary(b.putObject("prepareNs"), Summary.of(m.prepareNs()));
             phases(b.putArray("prepared"), m.preparedPhases());

@@ -23,12 +23,23 @@ public final class GapEstimator {
     }
 
     /** The most frequent of the last observations (ties: nearest the median); 0 before any. */
-    public synchronized long estimate() {
-        int n = Math.min(count, WINDOW);
-        if (n == 0) {
+    public long estimate() {
+        return estimate(WINDOW);
+    }
+
+    /**
+     * As {@link #estimate()} over only the last {@code last} observations (at most the window): where the gap
+     * has just moved, the recent ones say so sooner.
+     */
+    public synchronized long estimate(int last) {
+        int n = Math.min(Math.min(count, WINDOW), Math.max(1, last));
+        if (count == 0) {
             return 0;
         }
-        long[] s = Arrays.copyOf(seen, n);
+        long[] s = new long[n];
+        for (int i = 0; i < n; i++) {
+            s[i] = seen[Math.floorMod(count - 1 - i, WINDOW)];
+        }
         Arrays.sort(s);
         long median = s[n / 2];
         long best = median;

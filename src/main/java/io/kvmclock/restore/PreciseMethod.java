@@ -222,9 +222,9 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
                 return fallBack(t, saved, "the master clock went away during the restore");
             }
             if (round % REAIM_ROUNDS == 1) {
-                // The most frequent gap hits most often, so it stays the aim; only a run of misses (the gap moved,
-                // e.g. under load) re-reads it.
-                gap = gaps.estimate();
+                // The most frequent gap hits most often, so it stays the aim; after a run of misses (the gap
+                // moved, e.g. under load) the aim is the most frequent of those misses' gaps.
+                gap = round == 1 ? gaps.estimate() : gaps.estimate(REAIM_ROUNDS);
             }
             ClockData set = new ClockData(goal.read(rate.scale(ref.hostTsc()) + off0) - gap, ClockData.REALTIME, ref.realtime(), 0);
             ph.begin();

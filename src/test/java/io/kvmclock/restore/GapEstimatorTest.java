@@ -36,4 +36,17 @@ class GapEstimatorTest {
         }
         assertEquals(60, g.estimate());
     }
+
+    @Test
+    void theRecentObservationsAloneShowAMovedGap() {
+        GapEstimator g = new GapEstimator();
+        for (int i = 0; i < 24; i++) {
+            g.observe(60);
+        }
+        for (int i = 0; i < 8; i++) {
+            g.observe(70);
+        }
+        assertEquals(60, g.estimate(), "over the whole window the old gap still dominates");
+        assertEquals(70, g.estimate(8));
+    }
 }
