@@ -112,10 +112,4 @@ public class RestoreBench {
     public void serveRequests() {
         unprepared.vcpus().getFirst().serveRequests();
     }
-
-    /** The timestamp every phase is bracketed by (two per phase). */
-    @Benchmark
-    public long stopwatch() {
-        return hv.monotonicRawNs();
-    }
 }
