@@ -3,16 +3,17 @@ package io.kvmclock.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmclock.demo.DemoResult;
+import io.kvmclock.demo.GuestClockSeen;
 import io.kvmclock.demo.DemoRunner;
 import io.kvmclock.demo.HtmlReport;
 import io.kvmclock.demo.MethodResult;
 import io.kvmclock.demo.PhaseStats;
 import io.kvmclock.demo.TrialResult;
 import io.kvmclock.demo.Summary;
-import io.kvmclock.drift.Durations;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreMethods;
+import io.kvmclock.sim.SimHostConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -38,8 +39,10 @@ import picocli.CommandLine.Spec;
             "(c) guest kvmclock minus host reference time after resume; (d) restore wall time. Median, p99, max.",
             "",
             "Methods: qemu, firecracker, firecracker-realtime, cloud-hypervisor (what those VMMs do today),",
-            "documented (KVM's documented TSC-offset algorithm), clock-guest (KVM_SET_CLOCK_GUEST, where the",
-            "kernel has it), precise (ours: +-1 ns without CLOCK_GUEST)."
+            "documented (KVM's documented TSC-offset algorithm, 2021 text), documented-v6 (the v6 series' rewrite:",
+            "KVM_VCPU_TSC_SCALE, KVM_SET_CLOCK_GUEST, else KVM_SET_CLOCK(REALTIME), saying so), clock-guest",
+            "(KVM_SET_CLOCK_GUEST, where the kernel has it), precise (ours: +-1 ns without CLOCK_GUEST).",
+            "Each method's notes (why it fell back, what it could not do as written) follow its numbers."
         },
         footer = {
             "",
@@ -48,6 +51,7 @@ import picocli.CommandLine.Spec;
             "  kvmclock demo --trials 200 --methods precise,documented,qemu --report /tmp/demo",
             "  kvmclock demo --backend sim --json",
             "  kvmclock demo --backend sim --sim-host clockguest --methods clock-guest,precise",
+            "  kvmclock demo --backend sim --sim-host v6 --methods documented-v6,clock-guest,precise",
             "  kvmclock demo --backend sim --sim-host clockguest --sim-peer-khz 2995200 --trials 20"
         })
 final class DemoCommand implements Callable<Integer> {
@@ -69,9 +73,13 @@ final class DemoCommand implements Callable<Integer> {
             description = "kvm, sim, or auto: kvm where /dev/kvm can be opened, else sim (default ${DEFAULT-VALUE}).")
     Backends.Choice backend;
 
-    @Option(names = "--sim-host", defaultValue = "thismachine", paramLabel = "H",
-            description = "Model host for the sim backend: thismachine (kvm_pvm: TSC writes ignored), kvmintel (TSC writes honoured), "
-                    + "clockguest (kvm_intel with VMX TSC scaling and KVM_[GS]ET_CLOCK_GUEST) (default ${DEFAULT-VALUE}).")
+    @Option(names = "--sim-host", defaultValue = "this", paramLabel = "H", converter = Backends.SimHostConverter.class,
+            description = "Model host for the sim backend (default ${DEFAULT-VALUE}): this (this host, probed and calibrated "
+                    + "now; a typical kvm_intel host where /dev/kvm is missing), pvm-intel-2026-11 (the recorded 2.1 GHz Intel "
+                    + "kvm_pvm host: TSC writes ignored), kvm-intel (TSC writes honoured), kvm-amd (TSC writes honoured, SVM "
+                    + "scaling), clockguest (kvm_intel with VMX TSC scaling and KVM_[GS]ET_CLOCK_GUEST), "
+                    + "v6 (clockguest with the v6 series: KVM_VCPU_TSC_SCALE, v6 CLOCK_GUEST checks, master clock with "
+                    + "per-vCPU offsets).")
     Backends.SimHost simHost;
 
     @Option(names = "--sim-peer-khz", paramLabel = "KHZ", converter = FrequencyConverter.class,
@@ -92,16 +100,21 @@ final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** The longest extra blackout --downtime takes: the real backend sleeps it in every trial. */
+    static final long MAX_DOWNTIME_NS = 3_600 * Inputs.NS_PER_S;
+
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         if (trials < 1 || trials > 100_000) {
             throw UserError.badInput("--trials " + trials + " is out of range: 1 to 100000");
         }
-        long downtimeNs;
-        try {
-            downtimeNs = Durations.parseNs(downtime);
-        } catch (IllegalArgumentException e) {
-            throw UserError.badInput("--downtime " + e.getMessage());
+        long downtimeNs = Inputs.durationNs("--downtime", downtime, MAX_DOWNTIME_NS);
+        if (simPeerKhz != null && simPeerKhz * 1000 > SimHostConfig.MAX_TSC_HZ) {
+            throw UserError.badInput("--sim-peer-khz " + simPeerKhz + " is beyond the model's "
+                    + SimHostConfig.MAX_TSC_HZ / 1_000_000_000L + " GHz: give at most " + SimHostConfig.MAX_TSC_HZ / 1000 + " kHz");
+        }
+        if (report != null) {
+            Inputs.outputFolder("--report", report, HtmlReport.FILES);
         }
         List<RestoreMethod> chosen = new ArrayList<>();
         for (String name : methods == null ? RestoreMethods.names() : methods) {
@@ -128,7 +141,7 @@ final class DemoCommand implements Callable<Integer> {
                 if (!(hv instanceof io.kvmclock.sim.SimHypervisor sim)) {
                     throw UserError.badInput("--sim-peer-khz needs the sim backend: add --backend sim");
                 }
-                runner.withPeer(sim.peer(simHost.config().withName("peer-" + simPeerKhz)
+                runner.withPeer(sim.peer(sim.simHost().config().withName("peer-" + simPeerKhz)
                         .withTsc(simPeerKhz, simPeerKhz * 1000).withTscAtStart(7_000_000_000_000L)
                         .withRealtimeAtStart(sim.simHost().realtimeNs())));
             }
@@ -138,7 +151,15 @@ final class DemoCommand implements Callable<Integer> {
                 err.flush();
             }
         }
-        Path index = report == null ? null : HtmlReport.write(report, result);
+        Path index = null;
+        IOException unwritten = null;
+        if (report != null) {
+            try {
+                index = HtmlReport.write(report, result);
+            } catch (IOException e) {
+                unwritten = e; // print what was measured first: a long run is never thrown away
+            }
+        }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(Json.write(toJson(result, index)));
@@ -147,6 +168,11 @@ final class DemoCommand implements Callable<Integer> {
             if (index != null) {
                 out.println("report: " + index);
             }
+        }
+        out.flush();
+        if (unwritten != null) {
+            throw new UserError(ExitCode.FAILURE, "the results are above, but the report could not be written to " + report
+                    + ": " + Inputs.reason(unwritten) + " (the folder was left as it was)", unwritten);
         }
         boolean anyFailed = result.methods().stream().anyMatch(m -> m.failures() > 0 && m.name().equals("precise"));
         return anyFailed ? ExitCode.FAILURE : ExitCode.OK;
@@ -159,6 +185,10 @@ final class DemoCommand implements Callable<Integer> {
         root.put("downtimeNs", r.downtimeNs());
         root.putObject("host").put("kernel", r.host().kernel()).put("tscKhz", r.host().tscKhz())
                 .put("clocksource", r.host().clocksource());
+        GuestClockSeen g = r.guestClock();
+        root.putObject("guestClock").put("pvclockMul", g.scale().mul()).put("pvclockShift", g.scale().shift())
+                .put("pvclockFlags", g.pvclockFlags()).put("getClockFlagsBeforeRun", g.clockFlagsBeforeRun())
+                .put("getClockFlagsAfterRun", g.clockFlagsAfterRun());
         ArrayNode ms = root.putArray("methods");
         for (MethodResult m : r.methods()) {
             ObjectNode j = ms.addObject();
@@ -187,6 +217,8 @@ final class DemoCommand implements Callable<Integer> {
             summary(b.putObject("prepareNs"), Summary.of(m.prepareNs()));
             phases(b.putArray("prepared"), m.preparedPhases());
             phases(b.putArray("restore"), m.restorePhases());
+            ArrayNode notes = j.putArray("notes");
+            m.notes().forEach((note, n) -> notes.addObject().put("note", note).put("trials", n));
         }
         if (index != null) {
             root.put("report", index.toString());
@@ -208,9 +240,12 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private static void printText(PrintWriter out, DemoResult r) {
-        out.printf("backend %s, %s, tsc_khz %d, clocksource %s; %d live updates per method%s%n%n", r.backend(),
+        out.printf("backend %s, %s, tsc_khz %d, clocksource %s; %d live updates per method%s%n", r.backend(),
                 r.host().kernel(), r.host().tscKhz(), r.host().clocksource(), r.trials(),
                 r.downtimeNs() > 0 ? String.format(", %d us extra blackout", r.downtimeNs() / 1000) : "");
+        GuestClockSeen g = r.guestClock();
+        out.printf("guest pvclock mul %d shift %d flags 0x%x; KVM_GET_CLOCK flags 0x%x before the first KVM_RUN, 0x%x after%n%n",
+                g.scale().mul(), g.scale().shift(), g.pvclockFlags(), g.clockFlagsBeforeRun(), g.clockFlagsAfterRun());
         for (MethodResult m : r.methods()) {
             out.printf("%s  %s%n", m.name(), m.summary());
             if (!m.supported()) {
@@ -234,16 +269,32 @@ final class DemoCommand implements Callable<Integer> {
                 }
                 out.printf("  restore, median per phase: %s%n", b);
             }
-            out.printf("  within 1 ns: %.1f %%   stepped backwards: %d/%d   failed: %d%s%s%n%n", 100 * m.shareWithin(1),
+            out.printf("  within 1 ns: %.1f %%   stepped backwards: %d/%d   failed: %d%s%s%n", 100 * m.shareWithin(1),
                     m.backwards(), m.trials().size(), m.failures(),
                     m.fallbacks() > 0 ? "   FELL BACK: " + m.fallbacks() : "",
                     m.budgetHits() > 0 ? "   budget hit: " + m.budgetHits() : "");
+            printNotes(out, m);
+            out.println();
         }
         out.flush();
     }
 
     private static Summary micros(Summary ns) {
         return new Summary(ns.median() / 1000, ns.p99() / 1000, ns.max() / 1000, ns.count());
+    }
+
+    static final int MAX_NOTES_SHOWN = 4;
+
+    /** The method's own notes (why it fell back, what it could not do as written), most frequent first. */
+    private static void printNotes(PrintWriter out, MethodResult m) {
+        var notes = m.notes().entrySet().stream()
+                .sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed()).toList();
+        for (var e : notes.subList(0, Math.min(MAX_NOTES_SHOWN, notes.size()))) {
+            out.printf("  note (%d/%d trials): %s%n", e.getValue(), m.trials().size(), e.getKey());
+        }
+        if (notes.size() > MAX_NOTES_SHOWN) {
+            out.printf("  ... %d more distinct notes (--json lists them all)%n", notes.size() - MAX_NOTES_SHOWN);
+        }
     }
 
     private static void row(PrintWriter out, String label, Summary s) {

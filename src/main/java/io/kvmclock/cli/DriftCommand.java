@@ -21,7 +21,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "Predict (or measure on KVM) the kvmclock step at a new master clock reference.",
             "",
             "The step a guest's kvmclock takes when KVM takes a new master clock",
-            "reference DURATION after the previous one (seed 004): kvmclock converts TSC",
+            "reference DURATION after the previous one: kvmclock converts TSC",
             "cycles with the pvclock mul/shift, the host raw clock with the clocksource",
             "mult/shift, and a new reference re-bases the guest on the raw clock. Exact",
             "integer arithmetic over the cycle count (not the ppb approximation);",
@@ -74,13 +74,21 @@ final class DriftCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** --measure waits this long at most: the wait is a sleep on real KVM, with the guest held open. */
+    static final long MAX_MEASURE_NS = 86_400 * Inputs.NS_PER_S;
+
     @Override
     public Integer call() {
         if (measureSeconds != null) {
+            Inputs.boundedSeconds("--measure", measureSeconds, MAX_MEASURE_NS);
             if (sinceSeconds != null) {
                 throw UserError.badInput("give either --since (predict) or --measure (measure on KVM), not both");
             }
             return measure();
+        }
+        if (spec.commandLine().getParseResult().hasMatchedOption("--trigger")) {
+            throw UserError.badInput("--trigger chooses how --measure asks KVM for a new reference: add --measure DURATION,"
+                    + " or drop --trigger to predict");
         }
         if (tscKhz == null || sinceSeconds == null) {
             throw UserError.badInput("drift needs --tsc-khz FREQ and --since DURATION (or --measure DURATION);"

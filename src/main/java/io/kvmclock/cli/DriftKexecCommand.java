@@ -17,9 +17,9 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "kexec",
         mixinStandardHelpOptions = true,
         description = {
-            "Seed 000: keep or take a recalibrated tsc_khz after a kexec live update.",
+            "Keep or take a recalibrated tsc_khz after a kexec live update.",
             "",
-            "Seed 000: after a live update by kexec the TSC keeps counting but the new",
+            "After a live update by kexec the TSC keeps counting but the new",
             "kernel may calibrate a slightly different tsc_khz. Compares the guest's",
             "kvmclock if its pvclock KEEPS the old mul/shift versus TAKES the new one,",
             "while the host raw clock (the master clock's base) converts with the new",

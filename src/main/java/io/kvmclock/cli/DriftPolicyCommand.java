@@ -8,8 +8,6 @@ import io.kvmclock.drift.RefreshPolicy;
 import io.kvmclock.drift.StepChart;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.math.BigDecimal;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,6 +40,12 @@ import picocli.CommandLine.Model.CommandSpec;
 final class DriftPolicyCommand implements Callable<Integer> {
     /** JSON lists every frequency of a sweep only up to this many (else only the summary). */
     static final int JSON_LIST_LIMIT = 10_000;
+
+    /**
+     * The longest time axis a chart or search takes: at 10 GHz, the top of every frequency option, ten years
+     * of cycles still fit in 64 bits (2^63 cycles last 29 years there).
+     */
+    static final long MAX_SPAN_NS = 3_650L * 86_400 * Inputs.NS_PER_S;
 
     @Option(names = "--max-jump", required = true, paramLabel = "NS",
             description = "Step budget: ns, or with a unit (100us, 1ms).")
@@ -84,26 +88,31 @@ final class DriftPolicyCommand implements Callable<Integer> {
         if (chart != null && !chart.toString().toLowerCase(Locale.ROOT).endsWith(".svg")) {
             throw UserError.badInput("--chart " + chart + ": the chart is SVG, name the file *.svg");
         }
+        if (chart != null) {
+            Inputs.outputFile("--chart", chart);
+        }
+        if (chartSpan != null) {
+            Inputs.boundedSeconds("--chart-span", chartSpan, MAX_SPAN_NS);
+        }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         List<Long> charted;
         if (tscKhz != null) {
             RefreshPolicy.Policy p = RefreshPolicy.longestPeriod(tscKhz, budget);
             charted = chartFreqs != null ? chartFreqs : List.of(tscKhz);
-            writeChart(charted, budget, err);
             if (json) {
                 ObjectNode root = Json.object();
                 root.put("maxJumpNs", budget);
                 put(root, p);
                 out.println(Json.write(root));
-                return ExitCode.OK;
+                return writeChart(charted, budget, out, err);
             }
             Table t = new Table();
             t.row("TSC frequency", String.format("%,d kHz", p.tscKhz()), "");
             t.row("step budget", String.format("%,d ns", budget), "");
             rows(t, p);
             t.print(out);
-            return ExitCode.OK;
+            return writeChart(charted, budget, out, err);
         }
         long[] fromTo = parseRange(range);
         long stepKhz = parseStepKhz(step);
@@ -116,7 +125,6 @@ final class DriftPolicyCommand implements Callable<Integer> {
             }
         });
         charted = chartFreqs != null ? chartFreqs : List.of(sweep.worst().tscKhz(), sweep.best().tscKhz());
-        writeChart(charted, budget, err);
         if (json) {
             ObjectNode root = Json.object();
             root.put("maxJumpNs", budget);
@@ -133,7 +141,7 @@ final class DriftPolicyCommand implements Callable<Integer> {
                 }
             }
             out.println(Json.write(root));
-            return ExitCode.OK;
+            return writeChart(charted, budget, out, err);
         }
         Table t = new Table();
         t.row("sweep", String.format("%,d .. %,d kHz", fromTo[0], fromTo[1]),
@@ -144,7 +152,7 @@ final class DriftPolicyCommand implements Callable<Integer> {
         t.row("best frequency", String.format("%,d kHz", sweep.best().tscKhz()), "");
         rows(t, sweep.best());
         t.print(out);
-        return ExitCode.OK;
+        return writeChart(charted, budget, out, err);
     }
 
     private static void rows(Table t, RefreshPolicy.Policy p) {
@@ -174,9 +182,11 @@ final class DriftPolicyCommand implements Callable<Integer> {
         }
     }
 
-    private void writeChart(List<Long> freqs, long budget, PrintWriter err) {
+    /** Writes the chart once the results are printed, so a failed write never loses a long sweep. */
+    private int writeChart(List<Long> freqs, long budget, PrintWriter out, PrintWriter err) {
+        out.flush();
         if (chart == null) {
-            return;
+            return ExitCode.OK;
         }
         long span = chartSpan != null ? chartSpan : 60;
         if (chartSpan == null) {
@@ -190,44 +200,25 @@ final class DriftPolicyCommand implements Callable<Integer> {
         if (span <= 0) {
             throw UserError.badInput("--chart-span must be positive");
         }
-        writeAtomically(chart, StepChart.svg(new ArrayList<>(freqs), span, budget));
+        try {
+            AtomicFiles.write(chart, StepChart.svg(new ArrayList<>(freqs), Math.min(span, MAX_SPAN_NS / Inputs.NS_PER_S), budget));
+        } catch (IOException e) {
+            throw new UserError(ExitCode.FAILURE, "the results are above, but the chart could not be written to " + chart
+                    + ": " + Inputs.reason(e), e);
+        }
         err.println("kvmclock: wrote " + chart);
         err.flush();
+        return ExitCode.OK;
     }
 
-    static void writeAtomically(Path file, String text) {
-        Path abs = file.toAbsolutePath();
-        Path dir = abs.getParent();
-        if (dir == null || !Files.isDirectory(dir)) {
-            throw UserError.badInput("cannot write " + file + ": directory " + dir + " does not exist");
-        }
-        try {
-            AtomicFiles.write(abs, text);
-        } catch (IOException e) {
-            throw new UserError(ExitCode.FAILURE, "cannot write " + file + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** "1000", "1000ns", "100us", "1.5ms", "2s" into whole ns. */
+    /** The budget: a duration in the project's one syntax (100us, 1ms, 1s500ms), or a bare whole number of ns. */
     static long parseNs(String text) {
-        String v = text.trim().toLowerCase(Locale.ROOT).replace("_", "");
-        long scale = 1;
-        for (String[] u : new String[][] {{"ns", "1"}, {"us", "1000"}, {"ms", "1000000"}, {"s", "1000000000"}}) {
-            if (v.endsWith(u[0])) {
-                scale = Long.parseLong(u[1]);
-                v = v.substring(0, v.length() - u[0].length());
-                break;
-            }
-        }
+        String v = text.trim();
+        boolean bare = !v.isEmpty() && v.chars().allMatch(c -> c >= '0' && c <= '9');
         try {
-            BigDecimal ns = new BigDecimal(v.trim()).multiply(BigDecimal.valueOf(scale));
-            if (ns.signum() < 0 || ns.stripTrailingZeros().scale() > 0) {
-                throw new NumberFormatException();
-            }
-            return ns.longValueExact();
-        } catch (NumberFormatException | ArithmeticException e) {
-            throw UserError.badInput("--max-jump '" + text + "' is not a whole, non-negative number of ns"
-                    + " (1000, 100us, 1.5ms)");
+            return io.kvmclock.drift.Durations.parseNs(bare ? v + "ns" : v);
+        } catch (IllegalArgumentException e) {
+            throw UserError.badInput("--max-jump " + e.getMessage() + " (or a bare number of ns, e.g. 1000)");
         }
     }
 
@@ -251,25 +242,10 @@ final class DriftPolicyCommand implements Callable<Integer> {
     }
 
     static long parseStepKhz(String text) {
-        String v = text.trim().toLowerCase(Locale.ROOT);
-        long scale = 1;
-        if (v.endsWith("ghz")) {
-            scale = 1_000_000;
-            v = v.substring(0, v.length() - 3);
-        } else if (v.endsWith("mhz")) {
-            scale = 1_000;
-            v = v.substring(0, v.length() - 3);
-        } else if (v.endsWith("khz")) {
-            v = v.substring(0, v.length() - 3);
-        }
         try {
-            BigDecimal khz = new BigDecimal(v.trim()).multiply(BigDecimal.valueOf(scale));
-            if (khz.signum() <= 0 || khz.stripTrailingZeros().scale() > 0) {
-                throw new NumberFormatException();
-            }
-            return khz.longValueExact();
-        } catch (NumberFormatException | ArithmeticException e) {
-            throw UserError.badInput("--step '" + text + "' is not a positive whole number of kHz (1kHz, 1MHz)");
+            return FrequencyConverter.parseKhz(text, 1, FrequencyConverter.MAX_KHZ);
+        } catch (picocli.CommandLine.TypeConversionException e) {
+            throw UserError.badInput("--step " + e.getMessage());
         }
     }
 }

@@ -14,10 +14,11 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "seed004",
         mixinStandardHelpOptions = true,
         description = {
-            "Which host frequencies produce the seed 004 figure (4,502,145 ns after ~40 h).",
+            "Which host frequencies give a reported 4,502,145 ns step after ~40 h.",
             "",
-            "Which host frequencies give the seed 004 figure: a step of exactly 4,502,145",
-            "ns (either sign) when the new master clock reference comes 40 h +- 1 h after",
+            "Which host frequencies give the figure reported with the masterclock_sync_period",
+            "RFC: a step of exactly 4,502,145 ns (either sign) when the new master clock",
+            "reference comes 40 h +- 1 h after",
             "the previous one. Criterion: some host cycle count c in [39 h, 41 h] x",
             "tsc_khz x 1000 has |raw(c) - pvclock(c)| = target, exactly. From 1 GHz up",
             "|step| changes by at most 1 ns per cycle, so it takes every value between",
@@ -67,6 +68,8 @@ final class DriftSeedCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long stepKhz = DriftPolicyCommand.parseStepKhz(step);
+        Inputs.boundedSeconds("--around", around, DriftPolicyCommand.MAX_SPAN_NS);
+        Inputs.boundedSeconds("--around plus --tolerance", around + tolerance, DriftPolicyCommand.MAX_SPAN_NS);
         if (fromKhz < SeedFigure.MIN_KHZ) {
             throw UserError.badInput("--from must be at least 1GHz: below it a cycle is longer than 1 ns and the"
                     + " exact search does not apply");

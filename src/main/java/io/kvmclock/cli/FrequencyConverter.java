@@ -18,7 +18,16 @@ final class FrequencyConverter implements CommandLine.ITypeConverter<Long> {
     }
 
     static long parseKhz(String value) {
+        return parseKhz(value, MIN_KHZ, MAX_KHZ);
+    }
+
+    /** As {@link #parseKhz(String)} within [min, max] kHz; digits are ASCII only, as in every duration. */
+    static long parseKhz(String value, long min, long max) {
         String v = value.trim().toLowerCase(Locale.ROOT).replace("_", "");
+        if (!v.chars().allMatch(c -> c < 0x80)) {
+            throw new CommandLine.TypeConversionException("'" + Inputs.printable(value)
+                    + "' is not a frequency: write it in ASCII digits, e.g. 2596138 or 2.596138GHz");
+        }
         BigDecimal scale = BigDecimal.ONE;
         if (v.endsWith("ghz")) {
             scale = BigDecimal.valueOf(1_000_000);
@@ -39,9 +48,9 @@ final class FrequencyConverter implements CommandLine.ITypeConverter<Long> {
         if (khz.stripTrailingZeros().scale() > 0) {
             throw new CommandLine.TypeConversionException("'" + value + "' is not a whole number of kHz (tsc_khz is an integer)");
         }
-        if (khz.compareTo(BigDecimal.valueOf(MIN_KHZ)) < 0 || khz.compareTo(BigDecimal.valueOf(MAX_KHZ)) > 0) {
+        if (khz.compareTo(BigDecimal.valueOf(min)) < 0 || khz.compareTo(BigDecimal.valueOf(max)) > 0) {
             throw new CommandLine.TypeConversionException("'" + value + "' is out of range: a TSC frequency from "
-                    + MIN_KHZ + " kHz (1 MHz) to " + MAX_KHZ + " kHz (10 GHz)");
+                    + min + " kHz to " + max + " kHz (" + BigDecimal.valueOf(max, 6).stripTrailingZeros().toPlainString() + " GHz)");
         }
         return khz.longValueExact();
     }

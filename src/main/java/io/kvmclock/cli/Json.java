@@ -21,6 +21,17 @@ final class Json {
         return node;
     }
 
+    /** One line, for a protocol read line by line (live-update's two processes). */
+    static String line(ObjectNode node) {
+        try {
+            return LINE.writeValueAsString(node);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static final ObjectMapper LINE = new ObjectMapper();
+
     static String write(ObjectNode node) {
         try {
             return MAPPER.writeValueAsString(node);

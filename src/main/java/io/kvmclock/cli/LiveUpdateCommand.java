@@ -6,9 +6,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmclock.demo.DemoRunner;
 import io.kvmclock.demo.LiveUpdate;
 import io.kvmclock.demo.TrialResult;
-import io.kvmclock.drift.Durations;
-import io.kvmclock.guest.ClockGuest;
+import io.kvmclock.files.AtomicFiles;
+import io.kvmclock.hv.Errno;
+import io.kvmclock.hv.FaultInjector;
 import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.hv.VmConfig;
+import io.kvmclock.restore.ClockGuestMethod;
 import io.kvmclock.restore.RestoreMethod;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -17,11 +20,13 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
@@ -43,9 +48,20 @@ import picocli.CommandLine.Spec;
             "Examples:",
             "  kvmclock live-update",
             "  kvmclock live-update --method documented --json",
-            "  kvmclock live-update --keep /tmp/handoff    (keep the hand-over files to inspect: kvmclock state show /tmp/handoff/clock.kvmclk)"
+            "  kvmclock live-update --keep /tmp/handoff    (keep the hand-over files to inspect: kvmclock state show /tmp/handoff/clock.kvmclk)",
+            "  kvmclock live-update --inject-fault restore --json  (a failed upgrade)",
+            "",
+            "If the new process fails before it resumes the guest (it crashes, an ioctl",
+            "fails, precise misses its bound, the hand-over is bad), the old process, which",
+            "still holds the paused guest, resumes it with its kvmclock unchanged and says",
+            "the upgrade was rolled back (exit 1). SIGTERM or Ctrl-C ends both processes",
+            "and removes the hand-over and the guest memory; what a killed run left is",
+            "removed at the next start."
         })
 final class LiveUpdateCommand implements Callable<Integer> {
+
+    /** Where the new process is made to fail, for tests and for rehearsing an upgrade. */
+    enum Fault { handover, restore, resume, crash }
 
     @Option(names = "--method", defaultValue = "precise", paramLabel = "M",
             description = "Restore method the new process uses (default ${DEFAULT-VALUE}).")
@@ -54,12 +70,17 @@ final class LiveUpdateCommand implements Callable<Integer> {
     @Mixin
     RestoreOptions restore;
 
-    @Option(names = "--run", defaultValue = "200ms", paramLabel = "D", description = "How long the guest runs before the update (default ${DEFAULT-VALUE}).")
+    @Option(names = "--run", defaultValue = "200ms", paramLabel = "D", description = "How long the guest runs before the update (default ${DEFAULT-VALUE}, at most 1h).")
     String run;
 
-    @Option(names = "--keep", paramLabel = "DIR", description = "Write the hand-over to DIR and keep it.")
+    @Option(names = "--keep", paramLabel = "DIR", description = "Write the hand-over to DIR (new, empty or a previous hand-over) and keep it.")
     Path keep;
 
+    @Option(names = "--inject-fault", paramLabel = "STEP",
+            description = "Make the new process fail at STEP: handover (refuses the hand-over), restore (the first KVM_SET_CLOCK,"
+                    + " or KVM_SET_CLOCK_GUEST, fails with EIO), resume (stops after the restore, before the guest runs), crash"
+                    + " (dies there). The old process then rolls back.")
+    Optional<Fault> injectFault;
 
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
@@ -78,6 +99,15 @@ final class LiveUpdateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    static final Path SHM = Path.of("/dev/shm");
+    static final long MAX_RUN_NS = 3_600 * Inputs.NS_PER_S;
+    static final String READY = "ready";
+    static final String GO = "go";
+    /** The new process's word that it is about to run the guest: from then on there is no rolling back. */
+    static final String COMMIT = "commit";
+    /** Set by ./kvmclock to the ahead-of-time cache this JVM uses: the new process starts from it too. */
+    static final String AOT_CACHE_PROPERTY = "kvmclock.aotCache";
+
     @Override
     public Integer call() throws Exception {
         RestoreMethod m = restore.method(method);
@@ -87,53 +117,103 @@ final class LiveUpdateCommand implements Callable<Integer> {
         if (takeOver != null) {
             return takeOver(m);
         }
-        long runNs;
-        try {
-            runNs = Durations.parseNs(run);
-        } catch (IllegalArgumentException e) {
-            throw UserError.badInput("--run " + e.getMessage());
+        long runNs = Inputs.durationNs("--run", run, MAX_RUN_NS);
+        if (keep != null) {
+            Inputs.outputFolder("--keep", keep, LiveUpdate.FILES);
         }
-        Path dir = keep != null ? keep : Files.createTempDirectory("kvmclock-live-update");
-        Path memory = Path.of("/dev/shm", "kvmclock-live-update-" + ProcessHandle.current().pid() + ".mem");
         PrintWriter err = spec.commandLine().getErr();
-        try (Hypervisor hv = Backends.open()) {
-            // As a VMM upgrade does it: the new process starts and warms up while the old one still runs the
-            // guest; the blackout begins only when the new one is ready.
-            Process next = startNewProcess(dir, memory, m);
-            err.println("live-update: new process " + next.pid() + " started, warming up its restore path");
-            JsonNode child;
-            try (BufferedReader fromNext = next.inputReader(StandardCharsets.UTF_8);
-                 PrintWriter toNext = new PrintWriter(next.outputWriter(StandardCharsets.UTF_8), true)) {
-                String ready = fromNext.readLine();
-                if (!READY.equals(ready)) {
-                    next.destroy();
-                    throw new UserError(ExitCode.FAILURE, "the new process did not get ready (it said " + ready + ")");
-                }
-                err.println("live-update: old process " + ProcessHandle.current().pid() + " runs the guest on " + memory);
-                ClockGuest guest = LiveUpdate.handOver(hv, dir, memory, runNs);
-                try {
-                    err.println("live-update: guest paused, hand-over in " + dir + "; the new process takes over");
-                    toNext.println(GO);
-                    child = readResult(next, fromNext);
-                } finally {
-                    guest.vm().close();
-                }
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        List<Path> swept = LiveUpdate.sweepStale(tmp, SHM);
+        if (!swept.isEmpty()) {
+            err.println("live-update: removed " + swept.size() + " file(s) left by live updates that are no longer running: "
+                    + swept.stream().map(Path::toString).collect(Collectors.joining(", ")));
+        }
+        long pid = ProcessHandle.current().pid();
+        Path dir = keep != null ? keep : tmp.resolve(LiveUpdate.PREFIX + pid + "-" + Long.toUnsignedString(new SecureRandom().nextLong(), 36));
+        Path memory = LiveUpdate.memoryFile(SHM, pid);
+        Cleanup cleanup = new Cleanup(memory, keep == null ? Optional.of(dir) : Optional.empty(), err);
+        Thread hook = new Thread(cleanup::interrupted, "kvmclock-live-update-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            try {
+                LiveUpdate.prepareMemory(memory, VmConfig.DEFAULT_MEMORY);
+            } catch (IOException e) {
+                throw new UserError(ExitCode.ENVIRONMENT, "cannot create the guest memory file " + memory + ": "
+                        + Inputs.reason(e) + "; the guest's memory lives in /dev/shm during the update: free space there"
+                        + " or mount it read-write", e);
             }
-            print(child, dir);
-            return child.path("result").path("failure").isMissingNode() || child.path("result").path("failure").isNull()
-                    ? ExitCode.OK : ExitCode.FAILURE;
+            try (Hypervisor hv = Backends.open()) {
+                return update(hv, m, dir, memory, runNs, cleanup, err);
+            }
         } finally {
-            Files.deleteIfExists(memory);
-            if (keep == null) {
-                deleteTree(dir);
+            cleanup.run();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // the JVM is already shutting down: the hook is running or has run
             }
         }
     }
 
-    static final String READY = "ready";
-    static final String GO = "go";
-    /** Set by ./kvmclock to the ahead-of-time cache this JVM uses: the new process starts from it too. */
-    static final String AOT_CACHE_PROPERTY = "kvmclock.aotCache";
+    private int update(Hypervisor hv, RestoreMethod m, Path dir, Path memory, long runNs, Cleanup cleanup, PrintWriter err)
+            throws IOException, InterruptedException {
+        // As a VMM upgrade does it: the new process starts and warms up while the old one still runs the
+        // guest; the blackout begins only when the new one is ready.
+        Process next = startNewProcess(dir, memory, m);
+        cleanup.child(next);
+        err.println("live-update: new process " + next.pid() + " started, preparing its VM and restore path");
+        try (BufferedReader fromNext = next.inputReader(StandardCharsets.UTF_8);
+             PrintWriter toNext = new PrintWriter(next.outputWriter(StandardCharsets.UTF_8), true)) {
+            String ready = fromNext.readLine();
+            if (!READY.equals(ready)) {
+                throw new UserError(ExitCode.FAILURE, "the new process did not get ready ("
+                        + (ready == null ? "it exited with " + next.waitFor() : "it said '" + Inputs.printable(ready) + "'")
+                        + "); the guest was not started");
+            }
+            err.println("live-update: old process " + ProcessHandle.current().pid() + " runs the guest on " + memory);
+            LiveUpdate.Paused paused = LiveUpdate.handOver(hv, dir, memory, runNs);
+            try {
+                err.println("live-update: guest paused, hand-over in " + dir + "; the new process takes over");
+                toNext.println(GO);
+                Outcome o = readOutcome(next, fromNext);
+                Optional<LiveUpdate.Rollback> rb = Optional.empty();
+                if (!o.committed()) {
+                    err.println("live-update: the new process failed before it resumed the guest: rolling back");
+                    rb = Optional.of(LiveUpdate.rollBack(hv, paused));
+                }
+                print(o, rb, dir);
+                return o.committed() && o.failure().isEmpty() ? ExitCode.OK : ExitCode.FAILURE;
+            } finally {
+                paused.guest().vm().close();
+            }
+        }
+    }
+
+    /** What the new process said: whether it committed, its report (if it made one), its failure (if any). */
+    record Outcome(boolean committed, long pid, JsonNode report, Optional<String> failure) {}
+
+    /**
+     * The new process's report is one line of JSON (after "commit" when it resumed the guest). A failure is
+     * acted on as soon as that line arrives, without waiting for the process to end: the guest is still paused.
+     */
+    private static Outcome readOutcome(Process p, BufferedReader fromNext) throws IOException, InterruptedException {
+        String line = fromNext.readLine();
+        boolean committed = COMMIT.equals(line);
+        if (committed) {
+            line = fromNext.readLine();
+        }
+        JsonNode report;
+        try {
+            report = line == null ? Json.object() : new ObjectMapper().readTree(line);
+        } catch (IOException e) {
+            report = Json.object();
+        }
+        String failure = report.path("failure").asText(report.path("result").path("failure").asText(""));
+        if (failure.isEmpty() && !report.has("result")) {
+            failure = "the new process exited with " + p.waitFor() + " and reported nothing";
+        }
+        return new Outcome(committed, p.pid(), report, failure.isEmpty() ? Optional.empty() : Optional.of(failure));
+    }
 
     private Process startNewProcess(Path dir, Path memory, RestoreMethod m) throws IOException {
         String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -146,122 +226,208 @@ final class LiveUpdateCommand implements Callable<Integer> {
                 "--take-over", dir.toString(), "--memory", memory.toString(), "--warm-up", Integer.toString(warmUp),
                 "--method", m.name()));
         cmd.addAll(restore.asArguments());
+        injectFault.ifPresent(f -> cmd.addAll(List.of("--inject-fault", f.name())));
         return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 
-    private static JsonNode readResult(Process p, BufferedReader fromNext) throws IOException, InterruptedException {
-        StringBuilder b = new StringBuilder();
-        for (String line; (line = fromNext.readLine()) != null; ) {
-            b.append(line).append('\n');
-        }
-        String out = b.toString();
-        int code = p.waitFor();
-        if (out.isBlank()) {
-            throw new UserError(ExitCode.FAILURE, "the new process exited with " + code + " and reported nothing");
-        }
-        return new ObjectMapper().readTree(out);
-    }
-
-    private static long parentCheckedAt = System.nanoTime();
-
-    /** GO is waiting on stdin, or the old process is gone (then readLine sees the end and says so). */
-    private static boolean handOverOrParentGone() {
-        try {
-            if (System.in.available() > 0) {
-                return true;
-            }
-        } catch (IOException e) {
-            return true;
-        }
-        if (System.nanoTime() - parentCheckedAt < 50_000_000L) {
-            return false;
-        }
-        parentCheckedAt = System.nanoTime();
-        return !ProcessHandle.current().parent().map(ProcessHandle::isAlive).orElse(false);
-    }
-
+    /** The new process: prepare, say ready, rehearse until the hand-over, restore, commit, resume, report on stdout. */
     private int takeOver(RestoreMethod m) throws IOException {
-        try (Hypervisor hv = Backends.open()) {
+        PrintWriter out = spec.commandLine().getOut();
+        Fault fault = injectFault.orElse(null);
+        try (Hypervisor real = Backends.open()) {
+            FaultInjector faults = new FaultInjector(fault == Fault.restore
+                    ? Optional.of(new FaultInjector.Rule(m instanceof ClockGuestMethod ? FaultInjector.Call.KVM_SET_CLOCK_GUEST
+                            : FaultInjector.Call.KVM_SET_CLOCK, 1, new FaultInjector.Fault.Fails(Errno.EIO)))
+                    : Optional.empty());
+            Hypervisor hv = faults.wrap(real);
             if (warmUp > 0) {
                 LiveUpdate.warmUp(hv, m, warmUp);
             }
             if (takeOverMemory == null) {
                 throw UserError.badInput("--take-over needs --memory FILE: the guest memory file the old process will use");
             }
-            DemoRunner.Prepared prepared = LiveUpdate.prepareTakeOver(hv, takeOverMemory, m);
-            PrintWriter out = spec.commandLine().getOut();
+            // As a VMM upgrade does it: the destination VM on the guest's memory, its vCPU and the method's
+            // preparation exist before the old process pauses the guest, and stay hot until it hands over.
+            Optional<DemoRunner.Prepared> prepared = m.preparesBeforeBlackout()
+                    ? Optional.of(LiveUpdate.prepareTakeOver(hv, takeOverMemory, m)) : Optional.empty();
             out.println(READY);
             out.flush();
-            LiveUpdate.rehearseUntil(prepared, m, LiveUpdateCommand::handOverOrParentGone);
-            String go = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+            // The hand-over (or the end of stdin, when the old process is gone) is read on its own thread, so that
+            // this one can keep rehearsing until it arrives.
+            java.util.concurrent.CompletableFuture<String> handedOver = new java.util.concurrent.CompletableFuture<>();
+            Thread reader = new Thread(() -> {
+                try {
+                    handedOver.complete(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine());
+                } catch (IOException e) {
+                    handedOver.complete(null);
+                }
+            }, "kvmclock-hand-over");
+            reader.setDaemon(true);
+            reader.start();
+            prepared.ifPresent(p -> LiveUpdate.rehearseUntil(p, m, handedOver::isDone));
+            String go = handedOver.join();
             if (!GO.equals(go)) {
-                throw new UserError(ExitCode.FAILURE, "the old process did not hand over (it said " + go + ")");
+                // The old process ended (or was stopped) before it handed over: there is nothing to take over.
+                spec.commandLine().getErr().println("live-update (new process): the old process ended before it handed over;"
+                        + " nothing to take over");
+                return ExitCode.FAILURE;
             }
-            DemoRunner.Restored r = LiveUpdate.takeOver(prepared, takeOver, m);
+            faults.arm(true);
             ObjectNode root = Json.object();
             root.put("pid", ProcessHandle.current().pid());
             root.put("method", m.name());
-            ObjectNode res = root.putObject("result");
-            TrialResult t = r.result();
-            if (t.ok()) {
-                res.put("kvmclockErrorNs", t.kvmclockErrorNs()).put("tscErrorCycles", t.tscErrorCycles())
-                        .put("hostTimeErrorNs", t.hostTimeErrorNs()).put("restoreMicros", t.restoreMicros())
-                        .put("steppedBackwards", t.steppedBackwards()).put("rounds", t.rounds()).put("fellBack", t.fellBack())
-                        .put("prepareMicros", t.timing().prepareNs() / 1000).put("warmUpUpdates", warmUp)
-                        .put("aotCache", System.getProperty(AOT_CACHE_PROPERTY) != null);
-                var phases = res.putArray("phases");
-                t.timing().restore().forEach(p -> phases.addObject().put("name", p.name()).put("calls", p.calls())
-                        .put("wallNs", p.wallNs()).put("kernelNs", p.kernelNs()));
-            } else {
-                res.put("failure", t.failure());
+            try {
+                if (fault == Fault.handover) {
+                    throw new UserError(ExitCode.FAILURE, "injected fault (--inject-fault handover): the new process refused the hand-over");
+                }
+                LiveUpdate.HandOver h = LiveUpdate.read(takeOver);
+                Runnable commit = () -> {
+                    if (fault == Fault.resume) {
+                        throw new UserError(ExitCode.FAILURE, "injected fault (--inject-fault resume): the new process stopped"
+                                + " after the restore, before the guest ran");
+                    }
+                    if (fault == Fault.crash) {
+                        Runtime.getRuntime().halt(134);
+                    }
+                    out.println(COMMIT);
+                    out.flush();
+                };
+                DemoRunner.Restored r = prepared.isPresent() ? LiveUpdate.takeOver(prepared.get(), h, m, commit)
+                        : LiveUpdate.takeOver(hv, h, m, commit);
+                ObjectNode res = root.putObject("result");
+                TrialResult t = r.result();
+                if (t.ok()) {
+                    res.put("kvmclockErrorNs", t.kvmclockErrorNs()).put("tscErrorCycles", t.tscErrorCycles())
+                            .put("hostTimeErrorNs", t.hostTimeErrorNs()).put("restoreMicros", t.restoreMicros())
+                            .put("steppedBackwards", t.steppedBackwards()).put("rounds", t.rounds()).put("fellBack", t.fellBack())
+                            .put("prepareMicros", t.timing().prepareNs() / 1000).put("warmUpUpdates", warmUp)
+                            .put("aotCache", System.getProperty(AOT_CACHE_PROPERTY) != null);
+                    var phases = res.putArray("phases");
+                    t.timing().restore().forEach(p -> phases.addObject().put("name", p.name()).put("calls", p.calls())
+                            .put("wallNs", p.wallNs()).put("kernelNs", p.kernelNs()));
+                } else {
+                    res.put("failure", t.failure());
+                }
+                out.println(Json.line(root));
+                return t.ok() ? ExitCode.OK : ExitCode.FAILURE;
+            } catch (IOException | RuntimeException e) {
+                root.put("failure", e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+                out.println(Json.line(root));
+                return ExitCode.FAILURE;
             }
-            spec.commandLine().getOut().println(Json.write(root));
-            return t.ok() ? ExitCode.OK : ExitCode.FAILURE;
         }
     }
 
-    private void print(JsonNode child, Path dir) {
+    private void print(Outcome o, Optional<LiveUpdate.Rollback> rb, Path dir) {
         PrintWriter out = spec.commandLine().getOut();
+        JsonNode r = o.report().path("result");
+        boolean backwards = rb.map(LiveUpdate.Rollback::steppedBackwards).orElse(r.path("steppedBackwards").asBoolean(false));
         if (json) {
             ObjectNode root = Json.object();
             root.put("oldPid", ProcessHandle.current().pid());
-            root.put("newPid", child.path("pid").asLong());
-            root.put("method", child.path("method").asText());
-            root.set("result", child.path("result"));
+            root.put("newPid", o.pid());
+            root.put("method", o.report().path("method").asText(method));
+            root.put("committed", o.committed());
+            root.put("rolledBack", rb.isPresent());
+            root.put("guestSteppedBackwards", backwards);
+            o.failure().ifPresent(f -> root.put("failure", f));
+            if (r.isObject()) {
+                root.set("result", r);
+            }
+            rb.ifPresent(b -> root.putObject("rollback").put("stepNs", b.stepNs()).put("kvmclockErrorNs", b.kvmclockErrorNs())
+                    .put("blackoutNs", b.blackoutNs()).put("steppedBackwards", b.steppedBackwards()));
             if (keep != null) {
                 root.put("handoff", dir.toString());
             }
             out.println(Json.write(root));
             return;
         }
-        JsonNode r = child.path("result");
         Table t = new Table();
         t.row("old process", Long.toString(ProcessHandle.current().pid()), "ran the guest, paused it, wrote the hand-over");
-        t.row("new process", Long.toString(child.path("pid").asLong()), "mapped the same memory, restored, resumed");
-        t.row("method", child.path("method").asText(), "");
-        if (r.has("failure")) {
-            t.row("result", "FAILED", r.path("failure").asText());
+        t.row("new process", Long.toString(o.pid()), o.committed() ? "mapped the same memory, restored, resumed" : "failed before it resumed the guest");
+        t.row("method", o.report().path("method").asText(method), "");
+        if (o.failure().isPresent()) {
+            t.row("result", "FAILED", Inputs.printable(o.failure().get()));
         } else {
             t.row("kvmclock error", r.path("kvmclockErrorNs").asLong() + " ns", "restored minus saved pvclock at the same guest TSC");
             t.row("TSC error", r.path("tscErrorCycles").asLong() + " cycles", "against the policy");
             t.row("guest vs host time", r.path("hostTimeErrorNs").asLong() + " ns", "after resume");
             t.row("restore", r.path("restoreMicros").asLong() + " us", r.path("rounds").asInt() + " KVM_SET_CLOCK round(s)");
-            t.row("stepped backwards", r.path("steppedBackwards").asBoolean() ? "YES" : "no", "");
         }
+        if (rb.isPresent()) {
+            LiveUpdate.Rollback b = rb.get();
+            t.row("ROLLED BACK", "old process", "resumed the paused guest in its own VM; the upgrade did not happen");
+            t.row("  kvmclock step", String.format("%,d ns", b.stepNs()), "first reading after resume minus the last before the pause");
+            t.row("  blackout", String.format("%,d ns", b.blackoutNs()), "host time from the guest's last run to its resume, about");
+            t.row("  kvmclock error", b.kvmclockErrorNs() + " ns", "against the function saved at the pause (0: continuous)");
+        }
+        t.row("stepped backwards", backwards ? "YES" : "no", "");
         if (keep != null) {
             t.row("hand-over", dir.toString(), "kvmclock state show " + dir.resolve(LiveUpdate.STATE));
         }
         t.print(out);
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
+    /**
+     * Removes the guest memory file and (unless --keep) the hand-over folder, and stops the new process if it
+     * still runs: on every way out, including SIGTERM and Ctrl-C (as a shutdown hook). Runs once.
+     */
+    private static final class Cleanup {
+        private final Path memory;
+        private final Optional<Path> dir;
+        private final PrintWriter err;
+        private Process child;
+        private boolean done;
+
+        Cleanup(Path memory, Optional<Path> dir, PrintWriter err) {
+            this.memory = memory;
+            this.dir = dir;
+            this.err = err;
         }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
+
+        synchronized void child(Process p) {
+            child = p;
+        }
+
+        void interrupted() {
+            // Said even when the main thread cleaned up first (it saw the new process end): the JVM is stopping
+            // for the signal and may not get to print that thread's error.
+            run();
+            err.println("live-update: interrupted: stopped the new process, removed the guest memory"
+                    + (dir.isPresent() ? " and the hand-over" : ""));
+            err.flush();
+        }
+
+        /** True when this call did the clean-up (false when it had been done already). */
+        synchronized boolean run() {
+            if (done) {
+                return false;
             }
+            done = true;
+            if (child != null && child.isAlive()) {
+                child.destroy();
+                try {
+                    if (!child.waitFor(5, TimeUnit.SECONDS)) {
+                        child.destroyForcibly();
+                    }
+                } catch (InterruptedException e) {
+                    child.destroyForcibly();
+                    Thread.currentThread().interrupt();
+                }
+            }
+            try {
+                Files.deleteIfExists(memory);
+            } catch (IOException e) {
+                err.println("live-update: could not remove " + memory + ": " + Inputs.reason(e));
+            }
+            if (dir.isPresent()) {
+                try {
+                    AtomicFiles.deleteTree(dir.get());
+                } catch (IOException e) {
+                    err.println("live-update: could not remove " + dir.get() + ": " + Inputs.reason(e));
+                }
+            }
+            return true;
         }
     }
 }

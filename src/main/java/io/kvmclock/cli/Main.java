@@ -24,6 +24,7 @@ import picocli.CommandLine.ScopeType;
             StateCommand.class,
             DriftCommand.class,
             SimulateCommand.class,
+            FuzzCommand.class,
             CommandLine.HelpCommand.class
         },
         footer = {
@@ -58,7 +59,7 @@ public final class Main implements Runnable {
         cl.setErr(err);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("kvmclock: " + ex.getMessage());
+            err.println("kvmclock: " + Inputs.printable(String.valueOf(ex.getMessage())));
             err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
             return ExitCode.BAD_INPUT;
         });
@@ -72,7 +73,7 @@ public final class Main implements Runnable {
                 default -> ExitCode.FAILURE;
             };
             String msg = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
-            err.println("kvmclock: " + msg);
+            err.println("kvmclock: " + Inputs.printable(msg));
             if (verbose) {
                 ex.printStackTrace(err);
             }

@@ -1,20 +1,14 @@
 package io.kvmclock.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.hv.ClockData;
-import io.kvmclock.hv.HostInfo;
+import io.kvmclock.hv.Errno;
 import io.kvmclock.hv.Hypervisor;
-import io.kvmclock.hv.Vcpu;
-import io.kvmclock.hv.Vm;
-import io.kvmclock.hv.VmConfig;
+import io.kvmclock.kvm.HostProbe;
 import io.kvmclock.kvm.KvmHypervisor;
-import io.kvmclock.time.PvclockTimeInfo;
-import io.kvmclock.time.TimeScale;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,10 +20,7 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {
             "What this host's KVM can do for guest clocks, checked with a running guest.",
             "",
-            "Probe this host's KVM clock support on real /dev/kvm: kernel, KVM API version and vendor module, the",
-            "clock capabilities, whether KVM_[GS]ET_CLOCK_GUEST exist, the host tsc_khz and clocksource; then boot",
-            "the clock guest, check that the master clock engages, read the guest's pvclock and check that its",
-            "mul/shift equal kvm_get_time_scale(1e9, vCPU tsc_khz * 1000)."
+            "Probe this host's KVM clock support on real /dev/kvm: CPU vendor (which decides the TSC scaling format, VMX or SVM), kernel, KVM API version and vendor module, the clock capabilities, whether KVM_[GS]ET_CLOCK_GUEST exist, the host tsc_khz and clocksource, whether TSC offset and IA32_TSC writes take effect (on throwaway vCPUs); then boot the clock guest, check that the master clock engages, read the guest's pvclock and check that its mul/shift equal kvm_get_time_scale(1e9, vCPU tsc_khz * 1000). It also asks the guest's vCPU for KVM_VCPU_TSC_SCALE (the v6 series' read-only scaling ratio; JSON tscScaleAttribute, with the errno when the kernel refuses: ENXIO without TSC control or before the series). The first line names the host the way the docs name where a measurement was taken; `demo --backend sim` models this host from the same probe."
         },
         footer = {
             "",
@@ -48,66 +39,33 @@ final class ProbeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** What one probe found. */
-    record Result(HostInfo host, String vendorModule, ClockCapabilities caps, boolean masterClock, int clockFlags,
-                  long vcpuTscKhz, PvclockTimeInfo pvclock, TimeScale predicted, boolean tscOffsetWritable) {
-        boolean selfCheck() {
-            return pvclock.scale().equals(predicted);
-        }
-    }
-
     @Override
     public Integer call() {
-        Result r;
+        if (Files.isDirectory(device)) {
+            throw UserError.badInput("--device " + device + " is a folder: give the KVM device node, e.g. /dev/kvm");
+        }
+        if (Files.exists(device) && (Files.isRegularFile(device) || device.toString().isEmpty())) {
+            throw UserError.badInput("--device " + device + " is a regular file, not a device node: give e.g. /dev/kvm");
+        }
+        HostProbe r;
         try (Hypervisor hv = KvmHypervisor.open(device)) {
-            r = probe(hv);
+            r = HostProbe.run(hv);
         }
         var out = spec.commandLine().getOut();
         if (json) {
             out.println(Json.write(toJson(r)));
         } else {
+            out.println(r.profile().summary());
             table(r).print(out);
         }
         return r.selfCheck() ? ExitCode.OK : ExitCode.FAILURE;
     }
 
-    static Result probe(Hypervisor hv) {
-        HostInfo host = hv.host();
-        ClockCapabilities caps = hv.capabilities();
-        try (Vm vm = hv.createVm(VmConfig.defaults())) {
-            ClockGuest g = ClockGuest.boot(vm);
-            g.readTsc();
-            g.readTsc();
-            ClockData clock = vm.getClock();
-            PvclockTimeInfo p = g.readPvclock();
-            long khz = g.vcpu().getTscKhz();
-            boolean master = clock.has(ClockData.TSC_STABLE) && p.tscStable();
-            return new Result(host, vendorModule(), caps, master, clock.flags(), khz, p, TimeScale.forGuestKhz(khz),
-                    caps.vcpuAttributes() && tscOffsetWritable(hv));
-        }
-    }
-
-    /** Writes offset+1000 on a throwaway vCPU and reads it back: kvm_pvm, for one, ignores the write. */
-    private static boolean tscOffsetWritable(Hypervisor hv) {
-        try (Vm vm = hv.createVm(VmConfig.defaults())) {
-            Vcpu v = vm.createVcpu(0);
-            long want = v.getTscOffset() + 1000;
-            v.setTscOffset(want);
-            return v.getTscOffset() == want;
-        }
-    }
-
-    private static String vendorModule() {
-        for (String m : List.of("kvm_intel", "kvm_amd", "kvm_pvm")) {
-            if (Files.exists(Path.of("/sys/module", m))) {
-                return m;
-            }
-        }
-        return "unknown";
-    }
-
-    static ObjectNode toJson(Result r) {
+    static ObjectNode toJson(HostProbe r) {
         ObjectNode root = Json.object();
+        root.put("summary", r.profile().summary());
+        root.put("cpuVendor", r.cpuVendor());
+        root.put("cpuModel", r.cpuModel());
         root.put("kernel", r.host().kernel());
         ObjectNode kvm = root.putObject("kvm");
         kvm.put("apiVersion", r.host().kvmApiVersion());
@@ -124,6 +82,18 @@ final class ProbeCommand implements Callable<Integer> {
         root.put("masterClock", r.masterClock());
         root.put("getClockFlags", r.clockFlags());
         root.put("tscOffsetWritable", r.tscOffsetWritable());
+        root.put("tscMsrWritable", r.tscMsrWritable());
+        switch (r.tscScale()) {
+            case HostProbe.ScaleAnswer.Read read -> {
+                root.put("tscScaleAttribute", true);
+                Json.putUnsigned(root.putObject("tscScale"), "tscRatio", read.scale().tscRatio())
+                        .put("tscFracBits", read.scale().tscFracBits());
+            }
+            case HostProbe.ScaleAnswer.Refused no -> {
+                root.put("tscScaleAttribute", false);
+                root.put("tscScaleErrno", Errno.describe(no.errno()));
+            }
+        }
         ObjectNode pv = root.putObject("pvclock");
         pv.put("version", r.pvclock().version());
         Json.putUnsigned(pv, "tscTimestamp", r.pvclock().tscTimestamp());
@@ -139,17 +109,27 @@ final class ProbeCommand implements Callable<Integer> {
         return root;
     }
 
-    static Table table(Result r) {
+    static Table table(HostProbe r) {
         ClockCapabilities c = r.caps();
         return new Table()
+                .row("CPU", r.cpuModel(), r.cpuVendor())
                 .row("kernel", r.host().kernel(), "")
                 .row("KVM API version", Integer.toString(r.host().kvmApiVersion()), "module " + r.vendorModule())
                 .row("ADJUST_CLOCK flags", String.format("0x%x", c.adjustClockFlags()), adjustFlagNames(c.adjustClockFlags()))
-                .row("TSC_CONTROL", yes(c.tscControl()), c.tscControl() ? "TSC scaling" : "no TSC scaling: KVM_SET_TSC_KHZ only catches up")
+                .row("TSC_CONTROL", yes(c.tscControl()), c.tscControl()
+                        ? "TSC scaling, " + r.profile().tscScaling().orElseThrow() + " ratio format"
+                        : "no TSC scaling: KVM_SET_TSC_KHZ only catches up")
                 .row("VM_TSC_CONTROL", yes(c.vmTscControl()), "VM-scope KVM_SET_TSC_KHZ")
                 .row("KVMCLOCK_CTRL", yes(c.kvmclockCtrl()), "")
                 .row("VCPU_ATTRIBUTES", yes(c.vcpuAttributes()), "KVM_VCPU_TSC_OFFSET")
+                .row("TSC_SCALE attribute", yes(r.tscScale() instanceof HostProbe.ScaleAnswer.Read), switch (r.tscScale()) {
+                    case HostProbe.ScaleAnswer.Read read -> String.format("ratio 0x%x, %d fractional bits",
+                            read.scale().tscRatio(), read.scale().tscFracBits());
+                    case HostProbe.ScaleAnswer.Refused no -> "KVM_VCPU_TSC_SCALE (v6 series): " + Errno.describe(no.errno());
+                })
                 .row("TSC offset writable", yes(r.tscOffsetWritable()), r.tscOffsetWritable() ? "" : "writes accepted and ignored")
+                .row("IA32_TSC writable", yes(r.tscMsrWritable()), r.tscMsrWritable() ? "host MSR write moves the guest TSC"
+                        : "writes accepted and ignored")
                 .row("CLOCK_GUEST", yes(c.clockGuest()), c.clockGuest() ? "KVM_[GS]ET_CLOCK_GUEST present"
                         : r.masterClock() ? "kernel lacks KVM_[GS]ET_CLOCK_GUEST (EINVAL with the master clock on)"
                         : "unknown: without a master clock both answers are EINVAL")

@@ -51,6 +51,15 @@ final class SimulateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (Files.isDirectory(file)) {
+            throw UserError.badInput(file + " is a folder: give a scenario file (JSON), e.g. scenarios/kexec-live-update.json");
+        }
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw UserError.badInput(file + " is not a regular file (a device, pipe or socket): give a scenario file (JSON)");
+        }
+        if (reportDir != null && reportDir.toString().isEmpty()) {
+            throw UserError.badInput("--report needs a folder name (got an empty path)");
+        }
         Scenario scenario;
         try (InputStream in = Files.newInputStream(file)) {
             scenario = Scenario.parse(in, file.toString());
@@ -59,6 +68,7 @@ final class SimulateCommand implements Callable<Integer> {
         } catch (Scenario.ScenarioException e) {
             throw UserError.badInput(e.getMessage().startsWith(file.toString()) ? e.getMessage() : file + ": " + e.getMessage());
         }
+        Path page = reportDir == null ? null : reportPage(scenario);
         PrintWriter err = spec.commandLine().getErr();
         err.println("simulating " + scenario.name() + " (" + Units.seconds(scenario.durationNs()) + " of host time) ...");
         err.flush();
@@ -76,11 +86,17 @@ final class SimulateCommand implements Callable<Integer> {
         } else {
             print(r, out);
         }
-        if (reportDir != null) {
-            Path page = writeReport(r);
+        out.flush();
+        if (page != null) {
+            try {
+                Files.createDirectories(reportDir);
+                AtomicFiles.write(page, SimReport.html(r));
+            } catch (IOException e) {
+                throw new UserError(ExitCode.FAILURE, "the results are above, but the report could not be written to "
+                        + page + ": " + Inputs.reason(e), e);
+            }
             err.println("report: " + page);
         }
-        out.flush();
         return ExitCode.OK;
     }
 
@@ -135,11 +151,18 @@ final class SimulateCommand implements Callable<Integer> {
         return root;
     }
 
-    private Path writeReport(ScenarioRunner.Result r) throws IOException {
-        Files.createDirectories(reportDir);
-        String safe = r.scenario().name().replaceAll("[^A-Za-z0-9._-]", "_");
+    /** DIR/<name>.html, checked before the run: DIR is a folder (or can be made in an existing one) that takes a file. */
+    private Path reportPage(Scenario scenario) {
+        String safe = scenario.name().replaceAll("[^A-Za-z0-9._-]", "_");
+        if (Files.exists(reportDir) && !Files.isDirectory(reportDir)) {
+            throw UserError.badInput("--report " + reportDir + " is a file, not a folder: give a folder name");
+        }
         Path page = reportDir.resolve(safe + ".html");
-        AtomicFiles.write(page, SimReport.html(r));
+        try {
+            io.kvmclock.files.AtomicFiles.checkWritable(Files.isDirectory(reportDir) ? page : reportDir);
+        } catch (IOException e) {
+            throw Inputs.cannotWrite("--report", reportDir, e);
+        }
         return page;
     }
 }

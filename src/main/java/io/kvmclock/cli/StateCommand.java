@@ -12,6 +12,7 @@ import io.kvmclock.state.SampleState;
 import io.kvmclock.state.StateFile;
 import io.kvmclock.state.StateFormat;
 import io.kvmclock.state.StateFormatException;
+import io.kvmclock.state.ScaleReading;
 import io.kvmclock.state.TscRatio;
 import io.kvmclock.state.VcpuClockState;
 import io.kvmclock.time.PvclockTimeInfo;
@@ -119,8 +120,9 @@ final class StateCommand implements Runnable {
                 description = "Guest TSC frequency; beyond 250 ppm of the host it uses VMX scaling (default: the host's).")
         Long guestKhz;
 
-        @Option(names = "--format", paramLabel = "VERSION", defaultValue = "1.1",
-                description = "Format version to write: 1.0 or 1.1 (default ${DEFAULT-VALUE}; 1.0 drops the capabilities).")
+        @Option(names = "--format", paramLabel = "VERSION", defaultValue = "1.2",
+                description = "Format version to write: 1.0, 1.1 or 1.2 (default ${DEFAULT-VALUE}; 1.1 drops the "
+                        + "KVM_VCPU_TSC_SCALE readings, 1.0 the capabilities too).")
         String format;
 
         @Option(names = "--force", description = "Replace FILE if it exists.")
@@ -137,20 +139,18 @@ final class StateCommand implements Runnable {
             FormatVersion target = switch (format.trim()) {
                 case "1.0" -> new FormatVersion(1, 0);
                 case "1.1" -> new FormatVersion(1, 1);
-                default -> throw UserError.badInput("--format " + format + " is not one this build writes (1.0 or 1.1)");
+                case "1.2" -> new FormatVersion(1, 2);
+                default -> throw UserError.badInput("--format " + format + " is not one this build writes (1.0, 1.1 or 1.2)");
             };
-            if (Files.exists(file) && !force) {
+            if (Files.exists(file) && !Files.isDirectory(file) && !force) {
                 throw UserError.badInput(file + " exists: use --force to replace it");
             }
+            Inputs.outputFile("state sample", file);
             ClockState s = SampleState.create(vcpus, hostKhz, guestKhz == null ? hostKhz : guestKhz);
             try {
                 StateFile.writeEncoded(file, StateFormat.encode(s, target));
-            } catch (NoSuchFileException e) {
-                throw UserError.badInput("cannot write " + file + ": no such directory");
-            } catch (AccessDeniedException e) {
-                throw UserError.badInput("cannot write " + file + ": permission denied");
             } catch (IOException e) {
-                throw new UserError(ExitCode.FAILURE, "cannot write " + file + ": " + e.getMessage(), e);
+                throw new UserError(ExitCode.FAILURE, "cannot write " + file + ": " + Inputs.reason(e), e);
             }
             PrintWriter out = spec.commandLine().getOut();
             out.println("wrote a SYNTHETIC clock state (" + vcpus + " vCPU" + (vcpus == 1 ? "" : "s") + ", format "
@@ -167,6 +167,8 @@ final class StateCommand implements Runnable {
             throw UserError.badInput(file + ": no such file");
         } catch (AccessDeniedException e) {
             throw UserError.badInput(file + ": permission denied");
+        } catch (StateFile.NotRegularFileException e) {
+            throw UserError.badInput(Inputs.printable(e.getMessage()));
         } catch (StateFormatException e) {
             throw new UserError(ExitCode.BAD_INPUT, file + ": " + e.getMessage(), e);
         } catch (IOException e) {
@@ -231,6 +233,11 @@ final class StateCommand implements Runnable {
                     sc.put("fracBits", h.fracBits());
                 }
             }
+            switch (v.kernelScale()) {
+                case ScaleReading.NotRead none -> n.putNull("kernelScale");
+                case ScaleReading.FromKernel k -> Json.putUnsigned(n.putObject("kernelScale"), "tscRatio", k.scale().tscRatio())
+                        .put("tscFracBits", k.scale().tscFracBits());
+            }
             switch (v.pvclock()) {
                 case GuestPvclock.NotEnabled none -> n.putNull("pvclock");
                 case GuestPvclock.Captured c -> {
@@ -257,7 +264,7 @@ final class StateCommand implements Runnable {
 
     static void printText(PrintWriter out, Path file, ClockState s) {
         FormatVersion cur = FormatVersion.CURRENT;
-        out.println("Clock state " + file);
+        out.println("Clock state " + Inputs.printable(file.toString()));
         if (s.capture().kind() == CaptureKind.SYNTHETIC) {
             out.println("SYNTHETIC: made by 'kvmclock state sample'; no real guest or host behind these numbers.");
         }
@@ -276,11 +283,12 @@ final class StateCommand implements Runnable {
         out.println();
         out.println("Host");
         t = new Table();
-        t.row("boot id", s.host().bootId().isEmpty() ? "(unknown)" : s.host().bootId(), "");
-        t.row("kernel", s.host().kernel(), "");
+        // Strings from the file are escaped: a crafted file must not drive the terminal (issue 13).
+        t.row("boot id", s.host().bootId().isEmpty() ? "(unknown)" : Inputs.printable(s.host().bootId()), "");
+        t.row("kernel", Inputs.printable(s.host().kernel()), "");
         t.row("KVM API", Integer.toString(s.host().kvmApiVersion()), "");
         t.row("tsc_khz", String.format("%,d kHz", s.host().tscKhz()), "");
-        t.row("clocksource", s.host().clocksource(), "");
+        t.row("clocksource", Inputs.printable(s.host().clocksource()), "");
         t.row("capabilities", s.capabilities().map(StateCommand::capNames).orElse("unknown"),
                 s.capabilities().isEmpty() ? "not recorded before format 1.1" : "");
         t.print(out);
@@ -302,7 +310,7 @@ final class StateCommand implements Runnable {
         out.println();
         out.println("vCPU TSC");
         List<String[]> rows = new ArrayList<>();
-        rows.add(new String[] {"vcpu", "tsc_khz", "scaling", "ratio", "TSC offset", "guest TSC"});
+        rows.add(new String[] {"vcpu", "tsc_khz", "scaling", "ratio", "ratio from", "TSC offset", "guest TSC"});
         for (VcpuClockState v : s.vcpus()) {
             String kind;
             String ratio;
@@ -316,7 +324,11 @@ final class StateCommand implements Runnable {
                     ratio = String.format("0x%x", h.ratio());
                 }
             }
-            rows.add(new String[] {Integer.toString(v.id()), String.format("%,d", v.tscKhz()), kind, ratio,
+            String from = switch (v.kernelScale()) {
+                case ScaleReading.NotRead none -> "computed";
+                case ScaleReading.FromKernel k -> "KVM_VCPU_TSC_SCALE";
+            };
+            rows.add(new String[] {Integer.toString(v.id()), String.format("%,d", v.tscKhz()), kind, ratio, from,
                     Long.toString(v.tscOffset()), Long.toUnsignedString(v.guestTsc())});
         }
         columns(out, rows);

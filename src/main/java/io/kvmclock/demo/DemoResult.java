@@ -4,4 +4,5 @@ import io.kvmclock.hv.HostInfo;
 import java.util.List;
 
 /** A whole demo run. */
-public record DemoResult(String backend, HostInfo host, int trials, long downtimeNs, List<MethodResult> methods) {}
+public record DemoResult(String backend, HostInfo host, int trials, long downtimeNs, List<MethodResult> methods,
+                         GuestClockSeen guestClock) {}

@@ -4,6 +4,7 @@ import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.Boost;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
 import io.kvmclock.restore.ClockCapture;
@@ -21,6 +22,7 @@ import io.kvmclock.state.ClockState;
 import io.kvmclock.time.PvclockTimeInfo;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Live-updates the clock guest {@code trials} times with each method, each time into a fresh VM, and
@@ -74,11 +76,12 @@ public final class DemoRunner {
     // ---- end of the cross-host addition ----
 
     public DemoResult run(List<RestoreMethod> methods) {
+        GuestClockSeen seen = GuestClockSeen.look(hv);
         List<MethodResult> results = new ArrayList<>();
         for (RestoreMethod m : methods) {
             results.add(runMethod(m));
         }
-        return new DemoResult(hv.backend(), hv.host(), trials, downtimeNs, results);
+        return new DemoResult(hv.backend(), hv.host(), trials, downtimeNs, results, seen);
     }
 
     MethodResult runMethod(RestoreMethod m) {
@@ -112,8 +115,9 @@ public final class DemoRunner {
     private record Outcome(ClockGuest guest, TrialResult result) {}
 
     private Outcome trial(ClockGuest src, RestoreMethod m, Hypervisor from, Hypervisor hv) {
-        // As a VMM does: the destination VM, its vCPU and the method's preparation exist before the source pauses.
-        Prepared p = prepare(hv, m, VmConfig.defaults());
+        // As a VMM does: for a method that prepares, the destination VM, its vCPU and the preparation exist before
+        // the source pauses. The others create them after the pause (their vCPUs may need the saved state first).
+        Optional<Prepared> p = m.preparesBeforeBlackout() ? Optional.of(prepare(hv, m, VmConfig.defaults())) : Optional.empty();
         // The blackout, from the capture to the guest's first reading after resume, runs at real-time priority
         // for every method alike, as a VMM runs it.
         try (Boost boost = hv.boostCurrentThread()) {
@@ -121,7 +125,7 @@ public final class DemoRunner {
         }
     }
 
-    private Outcome blackout(ClockGuest src, RestoreMethod m, Hypervisor from, Hypervisor hv, Prepared p) {
+    private Outcome blackout(ClockGuest src, RestoreMethod m, Hypervisor from, Hypervisor hv, Optional<Prepared> p) {
         long tLast = src.readTsc();
         PvclockTimeInfo before = src.readPvclock();
         long kLast = before.read(tLast);
@@ -131,9 +135,16 @@ public final class DemoRunner {
         if (downtimeNs > 0) {
             hv.elapse(downtimeNs);
         }
-        ClockGuest dst = ClockGuest.resume(p.target().vm(), p.target().vcpus().getFirst(), image);
-        Restored r = restoreAndMeasure(p.target(), m, saved, kLast, dst);
-        TrialResult result = r.result().withPreparation(p.ns(), p.target().prepared().phases());
+        RestoreTarget target;
+        if (p.isPresent()) {
+            target = p.get().target();
+        } else {
+            Vm vm = hv.createVm(VmConfig.defaults());
+            target = new RestoreTarget(hv, vm, List.of(createVcpu(hv, vm, m, saved)));
+        }
+        ClockGuest dst = ClockGuest.resume(target.vm(), target.vcpus().getFirst(), image);
+        Restored r = restoreAndMeasure(target, m, saved, kLast, dst, () -> { });
+        TrialResult result = p.map(pp -> r.result().withPreparation(pp.ns(), pp.target().prepared().phases())).orElse(r.result());
         if (!result.ok()) {
             dst.vm().close();
             return new Outcome(src, result);
@@ -161,6 +172,12 @@ public final class DemoRunner {
         }
     }
 
+    /** The destination's vCPU 0, created after what {@code m} does to the VM before its vCPUs exist. */
+    public static Vcpu createVcpu(Hypervisor hv, Vm vm, RestoreMethod m, ClockState saved) {
+        m.beforeVcpus(hv, vm, saved);
+        return vm.createVcpu(0);
+    }
+
     /** A restore's outcome as the guest saw it. */
     public record Restored(TrialResult result, RestoreReport report) {}
 
@@ -170,11 +187,21 @@ public final class DemoRunner {
      * pause. Shared by the demo and the cross-process live update.
      */
     public static Restored restoreAndMeasure(Hypervisor hv, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst) {
-        return restoreAndMeasure(new RestoreTarget(hv, dst.vm(), List.of(dst.vcpu())), m, saved, kLast, dst);
+        return restoreAndMeasure(hv, m, saved, kLast, dst, () -> { });
     }
 
-    /** As {@link #restoreAndMeasure(Hypervisor, RestoreMethod, ClockState, long, ClockGuest)} into a prepared target. */
-    public static Restored restoreAndMeasure(RestoreTarget target, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst) {
+    /**
+     * As above; {@code beforeResume} runs once the restore succeeded and before the guest's first KVM_RUN: the
+     * point after which a live update can no longer be rolled back (LiveUpdate.takeOver commits there).
+     */
+    public static Restored restoreAndMeasure(Hypervisor hv, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst,
+                                             Runnable beforeResume) {
+        return restoreAndMeasure(new RestoreTarget(hv, dst.vm(), List.of(dst.vcpu())), m, saved, kLast, dst, beforeResume);
+    }
+
+    /** As above into a target the method may have prepared before the blackout. */
+    public static Restored restoreAndMeasure(RestoreTarget target, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst,
+                                             Runnable beforeResume) {
         Hypervisor hv = target.hypervisor();
         long w0 = hv.stopwatchNs();
         RestoreReport report;
@@ -188,6 +215,15 @@ public final class DemoRunner {
         long micros = (hv.stopwatchNs() - w0) / 1000;
         // What the TSC policy calls for, fixed at the instant the restore returned (no vCPU has run yet).
         ClockData atRestore = dst.vm().getClock();
+        if (atRestore.clock() - kLast < 0) {
+            // A call that returned without effect (a dropped KVM_SET_CLOCK) leaves the fresh VM's clock near 0:
+            // a VMM must not run the guest on it (docs/faults.md).
+            return new Restored(TrialResult.failed(m.name() + ": after the restore KVM_GET_CLOCK reads "
+                    + Long.toUnsignedString(atRestore.clock()) + " ns, " + (kLast - atRestore.clock())
+                    + " ns before the guest's last reading: a KVM_SET_CLOCK or TSC offset write took no effect;"
+                    + " not resuming a guest whose clock would go back", micros), report);
+        }
+        beforeResume.run();
 
         long tFirst = dst.readTsc();
         PvclockTimeInfo after = dst.readPvclock();
@@ -206,6 +242,6 @@ public final class DemoRunner {
         long reference = saved.clock().clock() + (now.realtime() - saved.clock().realtime());
         long c = guestNow - reference;
         return new Restored(new TrialResult(a, b, c, micros, backwards, report.rounds(), report.fellBack(), rate.scaled(), null,
-                report.budgetHit(), new TrialResult.Timing(0, List.of(), report.phases())), report);
+                report.notes(), report.budgetHit(), new TrialResult.Timing(0, List.of(), report.phases())), report);
     }
 }

@@ -3,7 +3,11 @@ package io.kvmclock.demo;
 import io.kvmclock.files.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
 import java.util.List;
 import java.util.Locale;
 
@@ -11,6 +15,13 @@ import java.util.Locale;
 public final class HtmlReport {
     private HtmlReport() {}
 
+    public static final String INDEX = "index.html";
+    private static final String KVMCLOCK_SVG = "kvmclock-error.svg";
+    private static final String HOST_SVG = "host-time-error.svg";
+    /** Every file the report folder holds; the folder is replaced as a whole. */
+    public static final Set<String> FILES = Set.of(INDEX, KVMCLOCK_SVG, HOST_SVG);
+
+    /** Writes the report folder as a unit (AtomicFiles.writeFolder): all new files, or the old folder as it was. */
     public static Path write(Path dir, DemoResult r) throws IOException {
         List<ErrorChart.Row> kvm = new ArrayList<>();
         List<ErrorChart.Row> host = new ArrayList<>();
@@ -20,8 +31,6 @@ public final class HtmlReport {
         }
         String kvmSvg = ErrorChart.svg("kvmclock error: restored minus saved pvclock at the same guest TSC", "ns", kvm);
         String hostSvg = ErrorChart.svg("guest kvmclock minus host reference time after resume", "ns", host);
-        AtomicFiles.write(dir.resolve("kvmclock-error.svg"), kvmSvg);
-        AtomicFiles.write(dir.resolve("host-time-error.svg"), hostSvg);
 
         StringBuilder h = new StringBuilder();
         h.append("<!doctype html><html><head><meta charset='utf-8'><title>kvmclock demo</title>")
@@ -59,9 +68,12 @@ public final class HtmlReport {
             h.append("<li><b>").append(m.name()).append("</b>: ").append(ErrorChart.esc(m.summary())).append("</li>\n");
         }
         h.append("</ul></body></html>\n");
-        Path index = dir.resolve("index.html");
-        AtomicFiles.write(index, h.toString());
-        return index;
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        files.put(KVMCLOCK_SVG, kvmSvg.getBytes(StandardCharsets.UTF_8));
+        files.put(HOST_SVG, hostSvg.getBytes(StandardCharsets.UTF_8));
+        files.put(INDEX, h.toString().getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.writeFolder(dir, files);
+        return dir.resolve(INDEX);
     }
 
     private static String cell(Summary s) {

@@ -72,6 +72,17 @@ public record MethodResult(String name, String summary, DowntimePolicy kvmclockP
         return PhaseStats.of(ok().stream().map(t -> t.timing().prepared()).toList());
     }
 
+    /** Each distinct note the method's restores made, with how many trials made it, in first-seen order. */
+    public java.util.Map<String, Long> notes() {
+        java.util.Map<String, Long> counts = new java.util.LinkedHashMap<>();
+        for (TrialResult t : trials) {
+            for (String n : t.notes()) {
+                counts.merge(n, 1L, Long::sum);
+            }
+        }
+        return counts;
+    }
+
     /** Share of successful trials with |a| within {@code boundNs}. */
     public double shareWithin(long boundNs) {
         long[] a = kvmclockErrors();

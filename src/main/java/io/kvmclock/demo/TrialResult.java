@@ -18,13 +18,14 @@ import java.util.List;
  *   <li>{@code fellBack}: the method could not do what it is for here and used its fallback (see its notes);</li>
  *   <li>{@code tscScaled}: the guest TSC ran scaled on the destination (guest = scale(host) + offset);
  *       (b) and (c) account for it;</li>
+ *   <li>{@code notes}: what the method said it did (its RestoreReport notes), e.g. why it fell back;</li>
  *   <li>{@code budgetHit}: the method stopped at its time budget rather than at its bound (precise --budget);</li>
  *   <li>{@code timing}: where the time went, before the blackout and in the restore.</li>
  * </ul>
  */
 public record TrialResult(long kvmclockErrorNs, long tscErrorCycles, long hostTimeErrorNs, long restoreMicros,
                           boolean steppedBackwards, int rounds, boolean fellBack, boolean tscScaled,
-                          String failure, boolean budgetHit, Timing timing) {
+                          String failure, List<String> notes, boolean budgetHit, Timing timing) {
 
     /**
      * Where one live update's time went: {@code prepareNs} before the blackout (the new VM, its vCPUs and the
@@ -40,14 +41,18 @@ public record TrialResult(long kvmclockErrorNs, long tscErrorCycles, long hostTi
         }
     }
 
+    public TrialResult {
+        notes = List.copyOf(notes);
+    }
+
     public static TrialResult failed(String why, long restoreMicros) {
-        return new TrialResult(0, 0, 0, restoreMicros, false, 0, false, false, why, false, Timing.NONE);
+        return new TrialResult(0, 0, 0, restoreMicros, false, 0, false, false, why, List.of(), false, Timing.NONE);
     }
 
     /** The same trial with its preparation before the blackout. */
     public TrialResult withPreparation(long prepareNs, List<Phase> prepared) {
         return new TrialResult(kvmclockErrorNs, tscErrorCycles, hostTimeErrorNs, restoreMicros, steppedBackwards, rounds,
-                fellBack, tscScaled, failure, budgetHit, new Timing(prepareNs, prepared, timing.restore()));
+                fellBack, tscScaled, failure, notes, budgetHit, new Timing(prepareNs, prepared, timing.restore()));
     }
 
     public boolean ok() {

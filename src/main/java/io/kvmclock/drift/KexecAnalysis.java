@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Seed 000: after a live update by kexec the TSC keeps counting, but the new host kernel may calibrate a
+ * The CLOCK_GUEST series' kexec case (docs/kvm-clock.md): after a live update by kexec the TSC keeps counting, but the new host kernel may calibrate a
  * slightly different tsc_khz. Two choices for the guest's kvmclock from then on:
  * <ul>
  *   <li>KEEP: the guest's pvclock keeps the old mul/shift (old tsc_khz);</li>

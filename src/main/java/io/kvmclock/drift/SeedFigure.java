@@ -8,7 +8,7 @@ import java.util.function.LongConsumer;
 
 /**
  * Which host frequencies make a guest see a step of exactly {@code target} ns (either sign) when KVM takes a
- * new master clock reference some time in [windowStart, windowEnd] seconds after the previous one (seed 004:
+ * new master clock reference some time in [windowStart, windowEnd] seconds after the previous one (the masterclock_sync_period RFC, docs/kvm-clock.md:
  * 4,502,145 ns after "about 40 hours").
  *
  * <p>The criterion is exact at cycle resolution: a frequency matches when some host cycle count c in

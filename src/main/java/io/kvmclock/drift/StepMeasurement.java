@@ -32,7 +32,7 @@ import java.util.Locale;
  */
 public final class StepMeasurement {
 
-    /** Ways to ask KVM for a new master clock reference (facts §4); which of them take one is the kernel's call. */
+    /** Ways to ask KVM for a new master clock reference (docs/kvm-clock.md, "The master clock"); which of them take one is the kernel's call. */
     public enum Trigger {
         /**
          * KVM_VCPU_TSC_OFFSET written to offset + 1 and straight back before the next KVM_RUN: each write goes
@@ -40,7 +40,7 @@ public final class StepMeasurement {
          * KVM_REQ_MASTERCLOCK_UPDATE, and the guest TSC ends where it was.
          */
         TSC_OFFSET("tsc-offset"),
-        /** The facts page's experiment: offset + 1 kept, so the guest TSC also moves by one cycle. */
+        /** The experiment of docs/kvm-clock.md, "Drift": offset + 1 kept, so the guest TSC also moves by one cycle. */
         TSC_OFFSET_BUMP("tsc-offset-bump"),
         /**
          * KVM_SET_MSRS(IA32_TSC) from the host with the value KVM_GET_MSRS just gave: a host-initiated TSC

@@ -228,14 +228,11 @@ public final class ClockGuest {
                 if (b.getInt() != MAGIC) {
                     throw new IllegalArgumentException("not a clock guest snapshot (bad magic)");
                 }
-                byte[] regs = new byte[b.getInt()];
-                b.get(regs);
-                byte[] sregs = new byte[b.getInt()];
-                b.get(sregs);
+                byte[] regs = block(b);
+                byte[] sregs = block(b);
                 long msr = b.getLong();
                 long tsc = b.getLong();
-                byte[] mem = new byte[b.getInt()];
-                b.get(mem);
+                byte[] mem = block(b);
                 if (b.hasRemaining()) {
                     throw new IllegalArgumentException("clock guest snapshot has " + b.remaining() + " trailing bytes");
                 }
@@ -243,6 +240,18 @@ public final class ClockGuest {
             } catch (java.nio.BufferUnderflowException | NegativeArraySizeException e) {
                 throw new IllegalArgumentException("clock guest snapshot is truncated or corrupt", e);
             }
+        }
+
+        /** A length-prefixed block, its length checked against what is left before anything is allocated. */
+        private static byte[] block(ByteBuffer b) {
+            int n = b.getInt();
+            if (n < 0 || n > b.remaining()) {
+                throw new IllegalArgumentException("clock guest snapshot is truncated or corrupt: a block of " + n
+                        + " bytes with " + b.remaining() + " left");
+            }
+            byte[] out = new byte[n];
+            b.get(out);
+            return out;
         }
 
         @Override

@@ -22,6 +22,12 @@ public interface Vcpu extends AutoCloseable {
     /** KVM_SET_DEVICE_ATTR(KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_OFFSET). */
     void setTscOffset(long offset);
 
+    /**
+     * KVM_GET_DEVICE_ATTR(KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_SCALE), read-only (v6 patch 09): {@link HvException}
+     * with ENXIO where the kernel has no TSC control (or predates the attribute, which answers the same).
+     */
+    TscScale getTscScale();
+
     /** KVM_GET_MSRS for one MSR. */
     long getMsr(int index);
 

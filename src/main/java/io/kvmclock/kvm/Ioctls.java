@@ -81,9 +81,9 @@ final class Ioctls {
     static final long KVM_GET_TSC_KHZ = io(0xa3);
     // vCPU fd, KVM_CAP_KVMCLOCK_CTRL
     static final long KVM_KVMCLOCK_CTRL = io(0xad);
-    // vCPU fd, proposed (seed 000); not in mainline: no capability, detected by trying
+    // vCPU fd, proposed (kvm_vcpu_ioctl_get_clock_guest, docs/kvm-clock.md); not in mainline: no capability, detected by trying
     static final long KVM_SET_CLOCK_GUEST = iow(0xd6, Layouts.PVCLOCK_VCPU_TIME_INFO);
-    // vCPU fd, proposed (seed 000); not in mainline: no capability, detected by trying
+    // vCPU fd, proposed (kvm_vcpu_ioctl_get_clock_guest, docs/kvm-clock.md); not in mainline: no capability, detected by trying
     static final long KVM_GET_CLOCK_GUEST = ior(0xd7, Layouts.PVCLOCK_VCPU_TIME_INFO);
     // vCPU fd, KVM_CAP_VCPU_ATTRIBUTES (group KVM_VCPU_TSC_CTRL)
     static final long KVM_SET_DEVICE_ATTR = iow(0xe1, Layouts.KVM_DEVICE_ATTR);
@@ -103,6 +103,9 @@ final class Ioctls {
 
     static final int KVM_VCPU_TSC_CTRL = 0;
     static final int KVM_VCPU_TSC_OFFSET = 0;
+    // KVM_[GS|HAS]_DEVICE_ATTR on a vCPU fd, KVM_CAP_VCPU_ATTRIBUTES and TSC control (kvm_caps.has_tsc_control,
+    // which KVM_CAP_TSC_CONTROL reports); read-only; v6 series patch 09, not in 6.18 (ENXIO either way)
+    static final int KVM_VCPU_TSC_SCALE = 1;
 
     static final int KVM_EXIT_IO = 2;
     static final int KVM_EXIT_HLT = 5;

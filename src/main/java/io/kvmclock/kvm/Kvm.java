@@ -237,11 +237,7 @@ final class Kvm implements Hypervisor {
         if (!capabilities.tscControl()) {
             return java.util.Optional.empty();
         }
-        String cpuinfo = readLine(Path.of("/proc/cpuinfo"));
-        if (cpuinfo.contains("AuthenticAMD") || cpuinfo.contains("HygonGenuine")) {
-            return java.util.Optional.of(io.kvmclock.time.TscScaling.SVM);
-        }
-        return java.util.Optional.of(io.kvmclock.time.TscScaling.VMX);
+        return java.util.Optional.of(io.kvmclock.hv.HostProfile.scalingFormat(HostProbe.cpuinfo("vendor_id")));
     }
 
     /** A low real-time priority: above every SCHED_OTHER process, below the kernel's own real-time threads. */

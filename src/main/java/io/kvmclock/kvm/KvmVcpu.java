@@ -8,6 +8,7 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 import io.kvmclock.hv.CpuState;
 import io.kvmclock.hv.Errno;
 import io.kvmclock.hv.HvException;
+import io.kvmclock.hv.TscScale;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.VcpuExit;
 import io.kvmclock.time.PvclockTimeInfo;
@@ -74,11 +75,27 @@ final class KvmVcpu implements Vcpu {
     }
 
     private MemorySegment tscOffsetAttr(Arena arena, MemorySegment value) {
+        return tscCtrlAttr(arena, Ioctls.KVM_VCPU_TSC_OFFSET, value);
+    }
+
+    /** A struct kvm_device_attr for group KVM_VCPU_TSC_CTRL, attribute {@code attribute}, value at {@code value}. */
+    private static MemorySegment tscCtrlAttr(Arena arena, int attribute, MemorySegment value) {
         MemorySegment attr = arena.allocate(Layouts.KVM_DEVICE_ATTR);
         attr.set(JAVA_INT, Layouts.ATTR_GROUP, Ioctls.KVM_VCPU_TSC_CTRL);
-        attr.set(JAVA_LONG, Layouts.ATTR_ATTR, Ioctls.KVM_VCPU_TSC_OFFSET);
+        attr.set(JAVA_LONG, Layouts.ATTR_ATTR, attribute);
         attr.set(JAVA_LONG, Layouts.ATTR_ADDR, value.address());
         return attr;
+    }
+
+    @Override
+    public TscScale getTscScale() {
+        checkOpen();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment value = arena.allocate(Layouts.KVM_VCPU_TSC_SCALE);
+            Native.ioctl(arena, "KVM_GET_DEVICE_ATTR(KVM_VCPU_TSC_SCALE)", fd, Ioctls.KVM_GET_DEVICE_ATTR,
+                    tscCtrlAttr(arena, Ioctls.KVM_VCPU_TSC_SCALE, value));
+            return new TscScale(value.get(JAVA_LONG, Layouts.TSC_SCALE_RATIO), value.get(JAVA_LONG, Layouts.TSC_SCALE_FRAC_BITS));
+        }
     }
 
     @Override
@@ -105,11 +122,20 @@ final class KvmVcpu implements Vcpu {
 
     /** KVM_HAS_DEVICE_ATTR for KVM_VCPU_TSC_OFFSET: false on ENXIO (the kernel's "no such attribute"). */
     boolean hasTscOffset() {
+        return hasTscCtrl(Ioctls.KVM_VCPU_TSC_OFFSET, "KVM_VCPU_TSC_OFFSET");
+    }
+
+    /** KVM_HAS_DEVICE_ATTR for KVM_VCPU_TSC_SCALE: false on ENXIO (no TSC control, or a kernel without it). */
+    boolean hasTscScale() {
+        return hasTscCtrl(Ioctls.KVM_VCPU_TSC_SCALE, "KVM_VCPU_TSC_SCALE");
+    }
+
+    private boolean hasTscCtrl(int attribute, String name) {
         checkOpen();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment value = arena.allocate(JAVA_LONG);
-            Native.ioctl(arena, "KVM_HAS_DEVICE_ATTR(KVM_VCPU_TSC_OFFSET)", fd, Ioctls.KVM_HAS_DEVICE_ATTR,
-                    tscOffsetAttr(arena, value));
+            MemorySegment value = arena.allocate(Layouts.KVM_VCPU_TSC_SCALE);
+            Native.ioctl(arena, "KVM_HAS_DEVICE_ATTR(" + name + ")", fd, Ioctls.KVM_HAS_DEVICE_ATTR,
+                    tscCtrlAttr(arena, attribute, value));
             return true;
         } catch (HvException e) {
             if (e.is(Errno.ENXIO)) {

@@ -30,6 +30,11 @@ final class Layouts {
             JAVA_LONG.withName("attr"),
             JAVA_LONG.withName("addr"));
 
+    /** struct kvm_vcpu_tsc_scale (v6 patch 09, arch/x86/include/uapi/asm/kvm.h), the KVM_VCPU_TSC_SCALE value. */
+    static final StructLayout KVM_VCPU_TSC_SCALE = structLayout(
+            JAVA_LONG.withName("tsc_ratio"),
+            JAVA_LONG.withName("tsc_frac_bits"));
+
     /** Packed in the kernel; naturally aligned anyway, so no padding appears. */
     static final StructLayout PVCLOCK_VCPU_TIME_INFO = structLayout(
             JAVA_INT.withName("version"),
@@ -137,6 +142,9 @@ final class Layouts {
     static final long ATTR_GROUP = offset(KVM_DEVICE_ATTR, "group");
     static final long ATTR_ATTR = offset(KVM_DEVICE_ATTR, "attr");
     static final long ATTR_ADDR = offset(KVM_DEVICE_ATTR, "addr");
+
+    static final long TSC_SCALE_RATIO = offset(KVM_VCPU_TSC_SCALE, "tsc_ratio");
+    static final long TSC_SCALE_FRAC_BITS = offset(KVM_VCPU_TSC_SCALE, "tsc_frac_bits");
 
     static final long RUN_IMMEDIATE_EXIT = offset(KVM_RUN_IO, "immediate_exit");
     static final long RUN_EXIT_REASON = offset(KVM_RUN_IO, "exit_reason");

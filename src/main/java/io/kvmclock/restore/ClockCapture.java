@@ -3,6 +3,7 @@ package io.kvmclock.restore;
 import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.HostClocks;
+import io.kvmclock.hv.Errno;
 import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.Vcpu;
@@ -11,6 +12,7 @@ import io.kvmclock.state.Capture;
 import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
 import io.kvmclock.state.GuestPvclock;
+import io.kvmclock.state.ScaleReading;
 import io.kvmclock.state.TscRatio;
 import io.kvmclock.state.VcpuClockState;
 import io.kvmclock.time.PvclockTimeInfo;
@@ -22,7 +24,8 @@ import java.util.function.Function;
 
 /**
  * Captures a paused guest's time state: KVM_GET_CLOCK first (its host_tsc is the capture instant every
- * offset computation refers to), then per vCPU the TSC offset, IA32_TSC, tsc_khz and the pvclock — from
+ * offset computation refers to), then per vCPU the TSC offset, IA32_TSC, tsc_khz, KVM_VCPU_TSC_SCALE where
+ * the kernel has it (the ratio recorded is then the kernel's, not one computed here), and the pvclock — from
  * KVM_GET_CLOCK_GUEST where the kernel has it and the master clock is on, else as the guest sees it in memory.
  */
 public final class ClockCapture {
@@ -39,9 +42,25 @@ public final class ClockCapture {
             long tsc = v.getMsr(Vcpu.MSR_IA32_TSC);
             long khz = v.getTscKhz();
             TscRatio rate = TscRate.of(hv.tscScaling(), khz, hv.host().tscKhz()).toState();
-            out.add(new VcpuClockState(v.id(), offset, tsc, khz, rate, pvclock(caps, clock, v, fromMemory)));
+            ScaleReading kernelScale = kernelScale(v);
+            if (kernelScale instanceof ScaleReading.FromKernel k) {
+                rate = TscRatio.ofKernel(k.scale(), rate);
+            }
+            out.add(new VcpuClockState(v.id(), offset, tsc, khz, rate, pvclock(caps, clock, v, fromMemory), kernelScale));
         }
         return ClockState.of(new Capture(kind, at), hv.host(), Optional.of(caps), clock, out);
+    }
+
+    /** KVM_VCPU_TSC_SCALE where the kernel has it (v6); ENXIO (6.18, or no TSC control) means not read. */
+    private static ScaleReading kernelScale(Vcpu v) {
+        try {
+            return new ScaleReading.FromKernel(v.getTscScale());
+        } catch (HvException e) {
+            if (e.is(Errno.ENXIO)) {
+                return new ScaleReading.NotRead();
+            }
+            throw e;
+        }
     }
 
     private static GuestPvclock pvclock(ClockCapabilities caps, ClockData clock, Vcpu v, Function<Vcpu, PvclockTimeInfo> fromMemory) {

@@ -5,7 +5,7 @@ import io.kvmclock.state.ClockState;
 import java.util.List;
 
 /**
- * KVM_SET_CLOCK_GUEST (seeds 000/001): TSC offsets first (per the downtime policy), then the saved pvclock
+ * KVM_SET_CLOCK_GUEST (kvm_vcpu_ioctl_set_clock_guest, docs/kvm-clock.md): TSC offsets first (per the downtime policy), then the saved pvclock
  * on vCPU0; KVM re-derives kvmclock_offset so the kvmclock is the saved function of the guest TSC.
  */
 public record ClockGuestMethod(DowntimePolicy policy) implements RestoreMethod {

@@ -6,7 +6,7 @@ import io.kvmclock.time.Units;
 import java.util.List;
 
 /**
- * The migration algorithm of Documentation/virt/kvm/devices/vcpu.rst (seed 002): KVM_SET_CLOCK(k0, r0,
+ * The migration algorithm of Documentation/virt/kvm/devices/vcpu.rst (docs/kvm-clock.md): KVM_SET_CLOCK(k0, r0,
  * REALTIME), KVM_GET_CLOCK for (t1, k1), then every vCPU's offset
  * {@code new_off = t0 + off + (k1 - k0) * freq - t1}. Guest time advances across the blackout.
  */
@@ -18,7 +18,7 @@ public record DocumentedMethod() implements RestoreMethod {
 
     @Override
     public String summary() {
-        return "KVM docs (seed 002): KVM_SET_CLOCK(k0, r0, REALTIME), KVM_GET_CLOCK, offsets t0+off+(k1-k0)*freq-t1";
+        return "KVM docs (devices/vcpu.rst): KVM_SET_CLOCK(k0, r0, REALTIME), KVM_GET_CLOCK, offsets t0+off+(k1-k0)*freq-t1";
     }
 
     @Override
@@ -33,7 +33,7 @@ public record DocumentedMethod() implements RestoreMethod {
 
     @Override
     public String unsupportedReason(io.kvmclock.hv.ClockCapabilities caps) {
-        return caps.vcpuAttributes() ? null : "needs KVM_CAP_VCPU_ATTRIBUTES (the TSC offset attribute)";
+        return Offsets.needsOffsetAttribute(caps);
     }
 
     @Override
@@ -44,8 +44,7 @@ public record DocumentedMethod() implements RestoreMethod {
         ClockData now = t.vm().getClock();
         for (int i = 0; i < t.vcpus().size(); i++) {
             var v = saved.vcpus().get(i);
-            long dk = now.clock() - s.clock();
-            long cycles = dk >= 0 ? Units.nsToCycles(dk, v.tscKhz()) : -Units.nsToCycles(-dk, v.tscKhz());
+            long cycles = Units.nsToCyclesSigned(now.clock() - s.clock(), v.tscKhz());
             t.vcpus().get(i).setTscOffset(s.hostTsc() + v.tscOffset() + cycles - now.hostTsc());
         }
         return RestoreReport.simple(name(), List.of());

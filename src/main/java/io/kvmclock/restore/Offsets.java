@@ -8,6 +8,11 @@ import io.kvmclock.state.ClockState;
 final class Offsets {
     private Offsets() {}
 
+    /** The unsupported reason of every method that writes KVM_VCPU_TSC_OFFSET: null where the attribute exists. */
+    static String needsOffsetAttribute(io.kvmclock.hv.ClockCapabilities caps) {
+        return caps.vcpuAttributes() ? null : "needs KVM_CAP_VCPU_ATTRIBUTES (the TSC offset attribute)";
+    }
+
     static ClockData apply(RestoreTarget t, ClockState saved, TscPlan plan) {
         ClockData now = engageMasterClock(t, saved);
         apply(t, saved, plan, now, false);
@@ -35,7 +40,7 @@ final class Offsets {
                 v.setTscOffset(offset);
                 wrote = true;
                 if (verify && v.getTscOffset() != offset) {
-                    throw new RestoreFailedException("the kernel accepted vCPU " + v.id() + "'s TSC offset " + offset
+                    throw new RestoreFailedException("KVM_SET_DEVICE_ATTR(KVM_VCPU_TSC_OFFSET): the kernel accepted vCPU " + v.id() + "'s TSC offset " + offset
                             + " and ignored it (it still reads " + v.getTscOffset() + "; kvm_pvm does this): the"
                             + " guest TSC cannot be placed, so the kvmclock cannot be either");
                 }

@@ -44,7 +44,8 @@ import java.util.List;
  * rate back (KVM_SET_TSC_KHZ) and the saved function is evaluated at {@code scale(h) + offset}. KVM_GET_CLOCK
  * converts host cycles with the host's mul/shift, the guest's pvclock scaled cycles with its own; both encode
  * the same rate, so over the microseconds since the reference they differ by rounding only (replayed on the
- * model at 1-5 GHz with VMX and SVM scaling: within 1 ns).
+ * model at 1-5 GHz with VMX and SVM scaling: within 1 ns; on the v6 series' host KVM_GET_CLOCK converts in
+ * the guest's own scale and the view is exact, docs/v6-series.md).
  *
  * <p>Without a master clock (KVM_GET_CLOCK without TSC_STABLE) the kvmclock is no function of the TSC at
  * all: it falls back to {@link DocumentedMethod} and says so.
@@ -114,7 +115,12 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
 
     @Override
     public String unsupportedReason(io.kvmclock.hv.ClockCapabilities caps) {
-        return caps.vcpuAttributes() ? null : "needs KVM_CAP_VCPU_ATTRIBUTES (the TSC offset attribute)";
+        return Offsets.needsOffsetAttribute(caps);
+    }
+
+    @Override
+    public boolean preparesBeforeBlackout() {
+        return true;
     }
 
     @Override
@@ -233,7 +239,7 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
             ph.begin();
             ClockData after = vm.getClock();
             ph.end(Step.GET);
-            err = errorOf(goal, rate, off0, after);
+            err = errorAt(after, goal, rate, off0);
             gaps.observe(gap + err);
             long spent = hv.stopwatchNs() - start;
             boolean overBudget = spent >= budget.ns();
@@ -244,9 +250,10 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
                 ph.begin();
                 ClockData confirm = vm.getClock();
                 ph.end(Step.CONFIRM);
-                long err2 = errorOf(goal, rate, off0, confirm);
+                long err2 = errorAt(confirm, goal, rate, off0);
                 long worst = Math.abs(err2) > Math.abs(err) ? err2 : err;
-                if (Math.abs(worst) <= accept || (overBudget && budget.bestEffort())) {
+                boolean passed = Math.abs(worst) <= accept && confirmed(vm, ph, goal, rate, off0, Math.max(boundNs, accept));
+                if (passed || (overBudget && budget.bestEffort())) {
                     return report(round, worst, gap, ph, start, kernel0, hv, overBudget || Math.abs(worst) > acceptNs, bestNs);
                 }
                 if (overBudget) {
@@ -290,9 +297,33 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
                 + gap + " ns"), phases, budgetHit);
     }
 
-    /** The exact error of the function KVM now runs against the goal, at the reading's host TSC. */
-    private static long errorOf(PvclockTimeInfo goal, TscRate rate, long off, ClockData reading) {
-        return reading.clock() - goal.read(rate.scale(reading.hostTsc()) + off);
+    /**
+     * More exact readings a round must pass, each within the bound itself. On a v6 kernel (docs/v6-series.md)
+     * nothing takes another reference before the guest runs, so these readings are what the guest will see;
+     * the restored and the saved pvclock then differ by their floors, -2..0 ns around the offset the round
+     * chose, and two readings at 0 do not show whether that offset leaves the guest at -2. Eight readings
+     * catch most such rounds (the model's v6 host: 200 of 200 live updates within 1 ns, against 97 % with the
+     * two alone); on 6.18 here they changed nothing measurable (99-99.5 % against 98-100 % of 200).
+     */
+    static final int CONFIRM_READINGS = 8;
+
+    private static boolean confirmed(Vm vm, Phases ph, PvclockTimeInfo target, TscRate rate, long off0, long bound) {
+        ph.begin();
+        try {
+            for (int i = 0; i < CONFIRM_READINGS; i++) {
+                if (Math.abs(errorAt(vm.getClock(), target, rate, off0)) > bound) {
+                    return false;
+                }
+            }
+            return true;
+        } finally {
+            ph.end(Step.CONFIRM);
+        }
+    }
+
+    /** The exact error of the restored kvmclock at a KVM_GET_CLOCK reading. */
+    private static long errorAt(ClockData c, PvclockTimeInfo target, TscRate rate, long off0) {
+        return c.clock() - target.read(rate.scale(c.hostTsc()) + off0);
     }
 
     private static boolean ratesMatch(RestoreTarget t, ClockState saved) {

@@ -1,15 +1,18 @@
 package io.kvmclock.restore;
 
 import io.kvmclock.hv.ClockCapabilities;
+import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.hv.Vm;
 import io.kvmclock.state.ClockState;
 
 /**
  * One way to put a saved guest's time into a fresh VM. Each method is one class; the peers reproduce the
- * published sequences of QEMU, Firecracker and Cloud Hypervisor (facts page §6) as they are, so their
+ * published sequences of QEMU, Firecracker and Cloud Hypervisor (docs/kvm-clock.md, "What the other VMMs do") as they are, so their
  * numbers are what users get today.
  */
 public sealed interface RestoreMethod
-        permits QemuMethod, FirecrackerMethod, CloudHypervisorMethod, DocumentedMethod, ClockGuestMethod, PreciseMethod {
+        permits QemuMethod, FirecrackerMethod, CloudHypervisorMethod, DocumentedMethod, DocumentedV6Method,
+        ClockGuestMethod, PreciseMethod {
 
     String name();
 
@@ -43,6 +46,21 @@ public sealed interface RestoreMethod
      */
     default void rehearse(RestoreTarget prepared) {
     }
+
+    /**
+     * Whether the method prepares its destination before the blackout ({@link #prepare}): the caller then
+     * creates the destination's vCPUs before the source pauses; otherwise after, once {@link #beforeVcpus}
+     * has the saved state.
+     */
+    default boolean preparesBeforeBlackout() {
+        return false;
+    }
+
+    /**
+     * What the method does to the destination VM before its vCPUs are created (the v6 algorithm's VM-scope
+     * KVM_SET_TSC_KHZ); nothing by default. The caller then creates the vCPUs and calls {@link #restore}.
+     */
+    default void beforeVcpus(Hypervisor hv, Vm vm, ClockState saved) {}
 
     RestoreReport restore(RestoreTarget target, ClockState saved);
 }

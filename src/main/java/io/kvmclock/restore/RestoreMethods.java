@@ -10,7 +10,8 @@ public final class RestoreMethods {
     /** Every method with its default downtime policy, peers first, ours last. */
     public static List<RestoreMethod> all() {
         return List.of(new QemuMethod(), new FirecrackerMethod(false), new FirecrackerMethod(true),
-                new CloudHypervisorMethod(), new DocumentedMethod(), new ClockGuestMethod(DowntimePolicy.ADVANCE),
+                new CloudHypervisorMethod(), new DocumentedMethod(), new DocumentedV6Method(),
+                new ClockGuestMethod(DowntimePolicy.ADVANCE),
                 new PreciseMethod(DowntimePolicy.ADVANCE));
     }
 

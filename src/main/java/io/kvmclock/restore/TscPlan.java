@@ -12,7 +12,7 @@ import io.kvmclock.time.Units;
  * {@code g0 + elapsed}, and the offset is that minus {@code scale_dst(t1)}, elapsed being:
  * <ul>
  *   <li>ADVANCE on a host whose TSC kept counting (same host, or kexec): the saved offset is kept, exactly;</li>
- *   <li>ADVANCE on another host: the realtime elapsed {@code r1 - r0} in guest cycles (seed 002's formula);</li>
+ *   <li>ADVANCE on another host: the realtime elapsed {@code r1 - r0} in guest cycles (the formula of Documentation/virt/kvm/devices/vcpu.rst);</li>
  *   <li>FREEZE: zero.</li>
  * </ul>
  */

@@ -32,7 +32,8 @@ public record Latency(Distribution ioctl, Distribution setClockGap, Distribution
     }
 
     /**
-     * Fitted to this machine (Intel Xeon, nested KVM with kvm_pvm, 6.18, 2026-11-21) from 200 fresh VMs
+     * Fitted to the recorded host {@link SimHostConfig#pvmIntel202611()} (Intel Xeon, nested KVM with kvm_pvm,
+     * 6.18, tsc_khz 2100000, 2026-11-21) from 200 fresh VMs
      * measured through the Java backend by io.kvmclock.bench.SimLatencyFit (so FFM call costs are in): each
      * list is the 20 ventile midpoints (2.5th, 7.5th, ... 97.5th percentile) of the measured durations in ns,
      * resampled uniformly. The KVM_SET_CLOCK gap is the landing error of KVM_SET_CLOCK(clock, REALTIME,
@@ -40,7 +41,7 @@ public record Latency(Distribution ioctl, Distribution setClockGap, Distribution
      * first call in a fresh VM whose vCPU has not run yet (a restore: the old VM's values set into the new
      * one, as DocumentedMethod does), 66 ns for later calls (the machine was shared with other jobs).
      */
-    public static Latency thisMachine() {
+    public static Latency pvmIntel202611() {
         return new Latency(Distribution.fit(KVM_GET_CLOCK), Distribution.fit(SET_CLOCK_GAP_NS),
                 Distribution.fit(KVM_RUN), Distribution.fit(FIRST_SET_CLOCK_GAP_NS), Map.ofEntries(
                         Map.entry("KVM_CREATE_VM", Distribution.fit(KVM_CREATE_VM)),

@@ -24,11 +24,11 @@ import java.util.Set;
  *   "seed": 1,                               all random latencies derive from it
  *   "duration": "2h",                        REQUIRED: how long the run lasts on the true time line
  *   "sampleEvery": "60s",                    how often the guest reads kvmclock (default duration/500)
- *   "host": HOST,                            the starting host (default: like this machine)
+ *   "host": HOST,                            the starting host (default: pvm-intel-2026-11)
  *   "guest": { "vcpus": 1, "tscKhz": 2100000 },   vCPUs at start; guest TSC kHz (default host's)
  *   "events": [ EVENT, ... ]
  * }
- * HOST = { "preset": "this-machine" | "kvm-intel" | "clock-guest" | "ideal",
+ * HOST = { "preset": "pvm-intel-2026-11" | "kvm-intel" | "kvm-amd" | "clock-guest" | "v6" | "ideal",
  *          "name", "tscKhz", "tscHz" (true frequency; default tscKhz*1000), "tscAtStart",
  *          "tscScaling": "none" | "vmx" | "svm", "clockGuest": bool, "vmTscControl": bool, "tscWritesIgnored": bool,
  *          "hotplugForcesMasterclockUpdate": bool, "kvmclockPeriodicSync": bool,
@@ -86,13 +86,37 @@ public record Scenario(String name, String description, long seed, long duration
 
     private static final ObjectMapper MAPPER = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
+    /** A scenario is a few KiB; past this a file is refused before it is parsed. */
+    public static final int MAX_FILE_BYTES = 1 << 20;
+
     public static Scenario parse(InputStream in, String source) throws IOException {
+        byte[] bytes = in.readNBytes(MAX_FILE_BYTES + 1);
+        if (bytes.length > MAX_FILE_BYTES) {
+            throw new ScenarioException(source + ": more than " + MAX_FILE_BYTES + " bytes, larger than any scenario");
+        }
+        return parse(bytes, source);
+    }
+
+    /** Parses a scenario from its bytes; every bad input is a {@link ScenarioException} in one line. */
+    public static Scenario parse(byte[] bytes, String source) throws IOException {
+        String text;
+        try {
+            // UTF-8 only (RFC 8259): left to guess, the parser takes some damaged files for UTF-32 and fails outside its own errors
+            text = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ScenarioException(source + ": not UTF-8 text (a scenario is JSON in UTF-8)");
+        }
         JsonNode root;
         try {
-            root = MAPPER.readTree(in);
+            root = MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
-            String m = e.getOriginalMessage().lines().findFirst().orElse("syntax error");
-            throw new ScenarioException(source + ": not valid JSON at line " + e.getLocation().getLineNr() + ": " + m);
+            String m = e.getOriginalMessage() == null ? "syntax error" : e.getOriginalMessage().lines().findFirst().orElse("syntax error");
+            // A limit (nesting depth, string length) is reported without a location.
+            String at = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
+            throw new ScenarioException(source + ": not valid JSON" + at + ": " + m);
         }
         if (root == null || !root.isObject()) {
             throw new ScenarioException(source + ": a scenario is a JSON object");
@@ -229,21 +253,23 @@ public record Scenario(String name, String description, long seed, long duration
 
     static HostSpec host(JsonNode h, String where) {
         if (h == null) {
-            return new HostSpec(SimHostConfig.thisMachine(), 0);
+            return new HostSpec(SimHostConfig.pvmIntel202611(), 0);
         }
         if (!h.isObject()) {
             throw new ScenarioException(where + " must be an object");
         }
         known(h, where, Set.of("preset", "name", "tscKhz", "tscHz", "tscAtStart", "tscScaling", "clockGuest", "vmTscControl", "tscWritesIgnored",
                 "hotplugForcesMasterclockUpdate", "kvmclockPeriodicSync", "masterclockSyncPeriod", "realtimeErrorNs", "latency"));
-        String preset = text(h, "preset", "this-machine");
+        String preset = text(h, "preset", "pvm-intel-2026-11");
         SimHostConfig c = switch (preset) {
-            case "this-machine" -> SimHostConfig.thisMachine();
+            case "pvm-intel-2026-11" -> SimHostConfig.pvmIntel202611();
+            case "kvm-amd" -> SimHostConfig.kvmAmd();
             case "kvm-intel" -> SimHostConfig.kvmIntel();
             case "clock-guest" -> SimHostConfig.clockGuestHost();
+            case "v6" -> SimHostConfig.v6Host();
             case "ideal" -> SimHostConfig.ideal(2_100_000);
             default -> throw new ScenarioException(where + ".preset \"" + preset
-                    + "\" is unknown (use this-machine, kvm-intel, clock-guest or ideal)");
+                    + "\" is unknown (use pvm-intel-2026-11, kvm-intel, kvm-amd, clock-guest, v6 or ideal)");
         };
         try {
             if (h.has("name")) {

@@ -288,7 +288,7 @@ public final class ScenarioRunner {
                 vcpus.get(i).setTscOffset(saved.get(i).offset());
             }
         } else {
-            // facts section 5: KVM_SET_CLOCK(REALTIME), KVM_GET_CLOCK, then each vCPU's TSC moved by the elapsed kvmclock
+            // the documented migration (docs/kvm-clock.md): KVM_SET_CLOCK(REALTIME), KVM_GET_CLOCK, then each vCPU's TSC moved by the elapsed kvmclock
             vm.setClock(new ClockData(k0.clock(), ClockData.REALTIME, k0.realtime(), 0));
             ClockData k1 = vm.getClock();
             SimVcpu first = vcpus.getFirst();

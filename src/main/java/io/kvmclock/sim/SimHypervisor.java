@@ -36,12 +36,21 @@ public final class SimHypervisor implements Hypervisor {
     }
 
     public static SimHypervisor create() {
-        return create(SimHostConfig.thisMachine(), 0);
+        return create(SimHostConfig.typical(), 0);
     }
 
     /** Another host on the same time line, joining now (the destination of a migration). */
     public SimHypervisor peer(SimHostConfig config) {
         return new SimHypervisor(new SimHost(host.world, config), 0);
+    }
+
+    /**
+     * A host built like this one but with a TSC at {@code tscKhz} (true rate equal), its TSC elsewhere and its
+     * CLOCK_REALTIME in sync with this host's now: a migration destination at another TSC rate.
+     */
+    public SimHypervisor peerAt(long tscKhz) {
+        return peer(host.config.withName(host.config.name() + "-peer-" + tscKhz).withTsc(tscKhz, tscKhz * 1000)
+                .withTscAtStart(7_000_000_000_000L).withRealtimeAtStart(host.realtimeNs()));
     }
 
     /**

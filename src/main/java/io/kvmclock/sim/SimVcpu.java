@@ -4,6 +4,7 @@ import io.kvmclock.hv.ClockGuestAbi;
 import io.kvmclock.hv.CpuState;
 import io.kvmclock.hv.Errno;
 import io.kvmclock.hv.HvException;
+import io.kvmclock.hv.TscScale;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.VcpuExit;
 import io.kvmclock.time.PvclockTimeInfo;
@@ -170,6 +171,12 @@ public final class SimVcpu implements Vcpu {
         }
     }
 
+    /** v6 kvm_start_pvclock_update: the request is served for every vCPU at once. */
+    void clearMasterclockRequest() {
+        requestMasterclockUpdate = false;
+        seenMasterclockEpoch = vm.masterclockUpdateEpoch;
+    }
+
     private boolean takeClockUpdate() {
         boolean r = requestClockUpdate || seenClockEpoch != vm.clockUpdateEpoch;
         requestClockUpdate = false;
@@ -196,7 +203,7 @@ public final class SimVcpu implements Vcpu {
             pvclockScale = TimeScale.kvmGetTimeScale(TimeScale.NSEC_PER_SEC, tgt);
             hwTscHz = tgt;
         }
-        int flags = master ? PvclockTimeInfo.FLAG_TSC_STABLE : 0;
+        int flags = master && vm.pvclockTscStable() ? PvclockTimeInfo.FLAG_TSC_STABLE : 0;
         if (!pvTimeActive) {
             return;
         }
@@ -254,10 +261,28 @@ public final class SimVcpu implements Vcpu {
         if (user == 0) {
             user = vm.host.tscKhz();
         }
+        long before = guestTsc();
         if (!setTscKhzInternal(user)) {
             throw new HvException("KVM_SET_TSC_KHZ", Errno.EINVAL.number(), user + " kHz on a " + vm.host.tscKhz()
                     + " kHz host needs TSC scaling " + (scaling() == null ? "this host lacks" : "beyond its range"));
         }
+        if (vm.v6()) {
+            // v6 patch 30: the guest TSC sampled before the ratio changed is written back through
+            // kvm_synchronize_tsc, so it stays continuous and the frequency change is tracked for matching
+            vm.synchronizeTsc(this, before);
+        }
+    }
+
+    /** kvm_arch_tsc_get_attr(KVM_VCPU_TSC_SCALE): v6 patch 09; ENXIO without TSC control or on 6.18. */
+    @Override
+    public TscScale getTscScale() {
+        enter("KVM_GET_DEVICE_ATTR");
+        TscScaling s = scaling();
+        if (!vm.v6() || s == null) {
+            throw new HvException("KVM_GET_DEVICE_ATTR(KVM_VCPU_TSC_SCALE)", Errno.ENXIO.number(),
+                    vm.v6() ? "no TSC control on this host" : "no such attribute before the v6 series");
+        }
+        return new TscScale(l1TscRatio, s.fracBits());
     }
 
     @Override
@@ -306,11 +331,15 @@ public final class SimVcpu implements Vcpu {
         }
     }
 
-    /** kvm_write_system_time. */
+    /** kvm_write_system_time: 6.18 files a global update on every write, v6 (patch 25) a local one on enable. */
     private void writeSystemTime(long value) {
         systemTimeMsr = value;
-        requestGlobalClockUpdate = true;
         pvTimeActive = (value & 1) != 0;
+        if (!vm.v6()) {
+            requestGlobalClockUpdate = true;
+        } else if (pvTimeActive) {
+            requestClockUpdate = true;
+        }
     }
 
     /** kvm_set_guest_paused. */
@@ -324,7 +353,7 @@ public final class SimVcpu implements Vcpu {
         requestClockUpdate = true;
     }
 
-    /** kvm_vcpu_ioctl_get_clock_guest (seed 000). */
+    /** kvm_vcpu_ioctl_get_clock_guest (proposed; docs/kvm-clock.md, "The clock ioctls"). */
     @Override
     public PvclockTimeInfo getClockGuest() {
         enter("KVM_GET_CLOCK_GUEST");
@@ -337,10 +366,11 @@ public final class SimVcpu implements Vcpu {
         if (!vm.useMasterClock) {
             throw new HvException("KVM_GET_CLOCK_GUEST", Errno.EINVAL.number(), "no master clock");
         }
+        // the flags: v5 always TSC_STABLE (the master clock is on here), v6 (patch 22) all_vcpus_matched_tsc
         return vm.masterPvclock(this);
     }
 
-    /** kvm_vcpu_ioctl_set_clock_guest (seed 000). */
+    /** kvm_vcpu_ioctl_set_clock_guest (proposed; docs/kvm-clock.md, "The clock ioctls"). */
     @Override
     public void setClockGuest(PvclockTimeInfo p) {
         enter("KVM_SET_CLOCK_GUEST");
@@ -354,10 +384,12 @@ public final class SimVcpu implements Vcpu {
         if (p.mul() == 0) {
             throw new HvException(call, Errno.EINVAL.number(), "tsc_to_system_mul is 0");
         }
-        if (p.shift() < -32 || p.shift() > 32) {
-            throw new HvException(call, Errno.EINVAL.number(), "tsc_shift " + p.shift() + " outside -32..32");
+        int maxShift = vm.v6() ? 31 : 32; // v6 narrowed v5's -32..32
+        if (p.shift() < -maxShift || p.shift() > maxShift) {
+            throw new HvException(call, Errno.EINVAL.number(), "tsc_shift " + p.shift() + " outside -" + maxShift + ".." + maxShift);
         }
         long userHz = p.scale().toHz();
+        vm.startPvclockUpdate();
         vm.pvclockUpdateVmGtodCopy();
         try {
             if (!vm.useMasterClock) {
@@ -373,6 +405,10 @@ public final class SimVcpu implements Vcpu {
                         "the pvclock encodes " + userHz + " Hz, the vCPU runs at " + currHz + " Hz");
             }
             long guestTsc = readL1Tsc(vm.masterCycleNow);
+            if (vm.v6() && Long.compareUnsigned(guestTsc, p.tscTimestamp()) < 0) {
+                throw new HvException(call, Errno.EINVAL.number(), "the guest TSC " + Long.toUnsignedString(guestTsc)
+                        + " is below the pvclock's tsc_timestamp " + Long.toUnsignedString(p.tscTimestamp()));
+            }
             long userClockNs = p.read(guestTsc);
             vm.kvmclockOffset = userClockNs - vm.masterKernelNs;
         } finally {

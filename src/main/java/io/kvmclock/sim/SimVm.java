@@ -67,14 +67,46 @@ final class SimVm implements Vm {
 
     // ---- kernel internals ----
 
-    /** pvclock_update_vm_gtod_copy: one (raw ns, host TSC) reading and the master clock conditions. */
+    /**
+     * pvclock_update_vm_gtod_copy: one (raw ns, host TSC) reading and the master clock conditions. 6.18 needs
+     * every vCPU's TSC matched (one generation); v6 (patches 22 and 24) needs matching frequencies only.
+     */
     void pvclockUpdateVmGtodCopy() {
-        boolean vcpusMatched = nrVcpusMatchedTsc + 1 == vcpus.size();
+        boolean eligible = v6() ? vcpusMatchedFreq() : vcpusMatchedTsc();
         long tsc = host.tsc();
         masterCycleNow = tsc;
         masterKernelNs = host.kvmclockBaseAt(tsc);
-        useMasterClock = host.config.tscClocksource() && vcpusMatched && !backwardsTscObserved;
+        useMasterClock = host.config.tscClocksource() && eligible && !backwardsTscObserved;
         referenceCount++;
+    }
+
+    boolean v6() {
+        return host.config.v6Series();
+    }
+
+    /** all_vcpus_matched_tsc: every vCPU in the current TSC generation (the first one starts it). */
+    boolean vcpusMatchedTsc() {
+        return nrVcpusMatchedTsc + 1 == vcpus.size();
+    }
+
+    /**
+     * v6's all_vcpus_matched_freq. The kernel counts vCPUs per frequency generation; the model states the
+     * condition that counting tracks: every vCPU runs at one guest TSC rate (vacuously true without vCPUs,
+     * which is why a v6 VM has a master clock from kvm_arch_init_vm on).
+     */
+    boolean vcpusMatchedFreq() {
+        for (SimVcpu v : vcpus) {
+            SimVcpu first = vcpus.getFirst(); // vcpus is not empty inside the loop
+            if (v.virtualTscKhz != first.virtualTscKhz || v.l1TscRatio != first.l1TscRatio) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** PVCLOCK_TSC_STABLE_BIT in what the guest reads: with the master clock, and on v6 only when all TSCs match. */
+    boolean pvclockTscStable() {
+        return useMasterClock && (!v6() || vcpusMatchedTsc());
     }
 
     /** kvm_end_pvclock_update: KVM_REQ_CLOCK_UPDATE on every vCPU. */
@@ -84,8 +116,22 @@ final class SimVm implements Vm {
 
     /** kvm_update_masterclock. */
     void updateMasterclock() {
+        startPvclockUpdate();
         pvclockUpdateVmGtodCopy();
         requestClockUpdateAll();
+    }
+
+    /**
+     * kvm_start_pvclock_update. On v6 (patch 27) it clears KVM_REQ_MASTERCLOCK_UPDATE on every vCPU: the
+     * reference about to be taken serves them all, so vCPUs that had it pending (say from TSC offset writes
+     * before a KVM_SET_CLOCK_GUEST) do not take another one at their next entry.
+     */
+    void startPvclockUpdate() {
+        if (v6()) {
+            for (SimVcpu v : vcpus) {
+                v.clearMasterclockRequest();
+            }
+        }
     }
 
     /** schedule_delayed_work(kvmclock_update_work, delay): no-op when already pending. */
@@ -174,16 +220,24 @@ final class SimVm implements Vm {
         trackTscMatching(v, !matched);
     }
 
+    /** kvm_track_tsc_matching; v6 also files an update when all_vcpus_matched_tsc changes (the pvclock's STABLE bit). */
     private void trackTscMatching(SimVcpu v, boolean newGeneration) {
-        boolean vcpusMatched = nrVcpusMatchedTsc + 1 == vcpus.size();
-        boolean use = vcpusMatched && host.config.tscClocksource();
+        boolean vcpusMatched = vcpusMatchedTsc();
+        boolean use = (v6() ? vcpusMatchedFreq() : vcpusMatched) && host.config.tscClocksource();
         boolean request = host.config.hotplugForcesMasterclockUpdate()
                 ? useMasterClock || use
                 : (useMasterClock && newGeneration) || useMasterClock != use;
+        if (v6()) {
+            request |= vcpusMatched != lastMatchedTsc;
+            lastMatchedTsc = vcpusMatched;
+        }
         if (request) {
             v.requestMasterclockUpdate = true;
         }
     }
+
+    /** v6: all_vcpus_matched_tsc as last tracked. */
+    private boolean lastMatchedTsc;
 
     // ---- VM ioctls ----
 
@@ -201,15 +255,24 @@ final class SimVm implements Vm {
         if (useMasterClock) {
             long hostTsc = host.tsc();
             long realtime = host.realtimeNs();
-            TimeScale hostScale = TimeScale.forGuestKhz(host.tscKhz());
-            long clock = masterKernelNs + kvmclockOffset + hostScale.scaleDelta(hostTsc - masterCycleNow);
+            long clock;
+            if (v6() && !vcpus.isEmpty()) {
+                // v6 patch 13: the host TSC delta is scaled to the guest's TSC and converted with the guest's
+                // mul/shift, so KVM_GET_CLOCK returns what the guest reads (all vCPUs run at one rate here)
+                SimVcpu v = vcpus.getFirst();
+                clock = masterKernelNs + kvmclockOffset
+                        + v.pvclockScale().scaleDelta(v.readL1Tsc(hostTsc) - v.readL1Tsc(masterCycleNow));
+            } else {
+                TimeScale hostScale = TimeScale.forGuestKhz(host.tscKhz());
+                clock = masterKernelNs + kvmclockOffset + hostScale.scaleDelta(hostTsc - masterCycleNow);
+            }
             return new ClockData(clock, ClockData.TSC_STABLE | ClockData.REALTIME | ClockData.HOST_TSC, realtime,
                     hostTsc);
         }
         return new ClockData(baseNs() + kvmclockOffset, 0, 0, 0);
     }
 
-    /** kvm_vm_ioctl_set_clock, in the kernel's order (facts section 5). */
+    /** kvm_vm_ioctl_set_clock, in the kernel's order (docs/kvm-clock.md, "The clock ioctls"). */
     @Override
     public void setClock(ClockData data) {
         enter("KVM_SET_CLOCK");
@@ -217,6 +280,7 @@ final class SimVm implements Vm {
             throw new HvException("KVM_SET_CLOCK", Errno.EINVAL.number(),
                     "flags 0x" + Integer.toHexString(data.flags()) + " outside 0x" + Integer.toHexString(VALID_CLOCK_FLAGS));
         }
+        startPvclockUpdate();
         pvclockUpdateVmGtodCopy();
         long clock = data.clock();
         setClockCalls++;
@@ -288,8 +352,13 @@ final class SimVm implements Vm {
         SimVcpu v = new SimVcpu(this, id);
         v.setTscKhzInternal(defaultTscKhz);
         vcpus.add(v);
-        // vcpu_load on a pCPU it never ran on: KVM_REQ_GLOBAL_CLOCK_UPDATE (kvm_arch_vcpu_load).
-        v.requestGlobalClockUpdate = true;
+        // vcpu_load on a pCPU it never ran on: KVM_REQ_GLOBAL_CLOCK_UPDATE (kvm_arch_vcpu_load); on v6 (patch 25)
+        // in master-clock mode only this vCPU's own update, on its first load
+        if (v6() && useMasterClock) {
+            v.requestClockUpdate = true;
+        } else {
+            v.requestGlobalClockUpdate = true;
+        }
         synchronizeTsc(v, null);
         if (vcpus.size() == 1) {
             if (host.config.kvmclockPeriodicSync()) {
@@ -333,6 +402,6 @@ final class SimVm implements Vm {
     /** The pvclock KVM would write for vCPU {@code v} now in master-clock mode (kvm_guest_time_update). */
     PvclockTimeInfo masterPvclock(SimVcpu v) {
         return PvclockTimeInfo.of(0, v.readL1Tsc(masterCycleNow), masterKernelNs + kvmclockOffset, v.pvclockScale(),
-                PvclockTimeInfo.FLAG_TSC_STABLE);
+                pvclockTscStable() ? PvclockTimeInfo.FLAG_TSC_STABLE : 0);
     }
 }

@@ -4,7 +4,7 @@
  *
  * <p><b>Deterministic.</b> A single time line in ns moves only through {@code Hypervisor.elapse} and the
  * modelled latencies of ioctls and vCPU entries; those latencies come from one {@link java.util.SplittableRandom}
- * seeded by the caller; kernel work items (the 100 ms kvmclock update, the 300 s kvmclock sync, seed 004's
+ * seeded by the caller; kernel work items (the 100 ms kvmclock update, the 300 s kvmclock sync, the proposed
  * masterclock sync) fire on that time line in a fixed order. No wall clock, thread or hash order is read,
  * so the same seed and calls give the same results bit for bit.
  *
@@ -17,10 +17,11 @@
  * GUEST_STOPPED bit kept until the guest clears it, the scaled tsc_khz truncated as 6.18 does, or in Hz
  * when the host has the CLOCK_GUEST series, whose patch 02 makes that change);
  * KVM_GET/SET_CLOCK, KVM_GET/SET_TSC_KHZ (vCPU and VM scope), the TSC offset attribute, IA32_TSC and
- * MSR_KVM_SYSTEM_TIME_NEW, KVMCLOCK_CTRL, KVM_[GS]ET_CLOCK_GUEST (seed 000), kexec and a second host;
- * the kvm_pvm vendor module this machine runs (TSC offset and IA32_TSC writes ignored, as measured, see
- * {@link io.kvmclock.sim.SimHostConfig#thisMachine()}); per-ioctl durations, the KVM_SET_CLOCK gap and bulk
- * guest memory copies as measured through the Java backend ({@link io.kvmclock.sim.Latency#thisMachine()}).
+ * MSR_KVM_SYSTEM_TIME_NEW, KVMCLOCK_CTRL, KVM_[GS]ET_CLOCK_GUEST (docs/kvm-clock.md), kexec and a second
+ * host; the kvm_pvm vendor module (TSC offset and IA32_TSC writes ignored, as measured); per-ioctl durations,
+ * the KVM_SET_CLOCK gap and bulk guest memory copies measured through the Java backend, either on the host it
+ * runs on ({@link io.kvmclock.sim.LatencyCalibration}, with {@link io.kvmclock.sim.SimHostConfig#of} built
+ * from the probe) or stored with the host they came from ({@link io.kvmclock.sim.Latency#pvmIntel202611()}).
  *
  * <p><b>Not modelled</b>: an x86 CPU (only the clock guest's effects run), guest-initiated TSC writes and
  * TSC_ADJUST, TSC catch-up mode (a rate above the host without scaling: refused with EOPNOTSUPP), a

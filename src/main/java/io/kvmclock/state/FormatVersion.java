@@ -7,7 +7,7 @@ package io.kvmclock.state;
 public record FormatVersion(int major, int minor) implements Comparable<FormatVersion> {
 
     /** What this build writes, and the newest it fully understands. See {@link StateFormat} for the history. */
-    public static final FormatVersion CURRENT = new FormatVersion(1, 1);
+    public static final FormatVersion CURRENT = new FormatVersion(1, 2);
 
     public FormatVersion {
         if (major < 0 || major > 0xFFFF || minor < 0 || minor > 0xFFFF) {

@@ -9,7 +9,7 @@ public sealed interface GuestPvclock {
 
     /** Where a captured pvclock came from; the code is what the file stores. */
     enum Source {
-        /** The proposed KVM_GET_CLOCK_GUEST ioctl (seed 000): KVM's own consistent copy. */
+        /** The proposed KVM_GET_CLOCK_GUEST ioctl (kvm_vcpu_ioctl_get_clock_guest, docs/kvm-clock.md): KVM's own consistent copy. */
         KVM_GET_CLOCK_GUEST(1),
         /** Read from guest memory at the MSR_KVM_SYSTEM_TIME_NEW address, retried until the version was even. */
         GUEST_MEMORY(2);
@@ -36,7 +36,7 @@ public sealed interface GuestPvclock {
     }
 
     /**
-     * A pvclock KVM_SET_CLOCK_GUEST would accept (seed 000): even version, zero padding, mul non-zero,
+     * A pvclock KVM_SET_CLOCK_GUEST would accept (kvm_vcpu_ioctl_set_clock_guest, docs/kvm-clock.md): even version, zero padding, mul non-zero,
      * |shift| at most 32.
      */
     record Captured(PvclockTimeInfo pvclock, Source source) implements GuestPvclock {

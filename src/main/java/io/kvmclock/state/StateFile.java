@@ -1,51 +1,22 @@
 package io.kvmclock.state;
 
+import io.kvmclock.files.AtomicFiles;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 
 /**
- * Reads and writes clock-state files. Writes are atomic: the bytes go to a temporary file in the same
- * directory, are forced to disk, and the temporary file is renamed over the target with ATOMIC_MOVE, after
- * which the directory is forced too. A reader sees the old file or the new one, never a mix; when anything
- * fails the old file is left as it was and the temporary file is removed.
+ * Reads and writes clock-state files. Writes go through the project's one atomic writer
+ * ({@link AtomicFiles}: temp file in the same directory, fsync, rename, fsync of the directory): a reader
+ * sees the old file or the new one, never a mix. Reads refuse anything but a regular file and stop at the
+ * format's size limit whatever size the file system reports (a device or /proc file may report 0 and never end).
  */
 public final class StateFile {
-
-    /** The steps of a write, replaceable so tests can make each one fail. */
-    interface Io {
-        void write(FileChannel ch, ByteBuffer data) throws IOException;
-
-        void force(FileChannel ch) throws IOException;
-
-        void move(Path from, Path to) throws IOException;
-    }
-
-    static final Io REAL = new Io() {
-        @Override
-        public void write(FileChannel ch, ByteBuffer data) throws IOException {
-            while (data.hasRemaining()) {
-                ch.write(data);
-            }
-        }
-
-        @Override
-        public void force(FileChannel ch) throws IOException {
-            ch.force(true);
-        }
-
-        @Override
-        public void move(Path from, Path to) throws IOException {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
-        }
-    };
 
     /** Larger than this is not a state file; reading stops before it allocates. */
     static final long MAX_FILE = StateFormat.HEADER_SIZE + (long) StateFormat.MAX_PAYLOAD + 1;
@@ -58,64 +29,65 @@ public final class StateFile {
     }
 
     static byte[] readBytes(Path file) throws IOException {
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new NotRegularFileException(file);
+        }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size > MAX_FILE) {
+            ByteBuffer head = ByteBuffer.allocate(StateFormat.HEADER_SIZE);
+            fill(ch, head);
+            if (ch.size() > MAX_FILE) {
                 // Let the header say what it is (wrong magic, or a payload declared too large) from its first bytes.
-                ByteBuffer head = ByteBuffer.allocate(StateFormat.HEADER_SIZE);
-                while (head.hasRemaining() && ch.read(head) >= 0) {
-                    // fill
-                }
                 StateFormat.header(head.array());
-                throw new StateFormatException(StateFormatException.Reason.TOO_LARGE,
-                        "the file is " + size + " bytes, larger than any clock state (" + MAX_FILE + ")");
+                throw tooLarge(ch.size() + " bytes");
             }
-            return Files.readAllBytes(file);
+            ByteArrayOutputStream all = new ByteArrayOutputStream();
+            all.write(head.array(), 0, head.position());
+            ByteBuffer chunk = ByteBuffer.allocate(64 << 10);
+            while (fill(ch, chunk) > 0) {
+                all.write(chunk.array(), 0, chunk.position());
+                if (all.size() > MAX_FILE) {
+                    StateFormat.header(all.toByteArray());
+                    throw tooLarge("more than " + MAX_FILE + " bytes");
+                }
+                chunk.clear();
+            }
+            return all.toByteArray();
+        }
+    }
+
+    private static StateFormatException tooLarge(String what) {
+        return new StateFormatException(StateFormatException.Reason.TOO_LARGE,
+                "the file is " + what + ", larger than any clock state (" + MAX_FILE + ")");
+    }
+
+    /** Reads until {@code b} is full or the file ends; returns the bytes read. */
+    private static int fill(FileChannel ch, ByteBuffer b) throws IOException {
+        int n = 0;
+        while (b.hasRemaining()) {
+            int r = ch.read(b);
+            if (r < 0) {
+                break;
+            }
+            n += r;
+        }
+        return n;
+    }
+
+    /** A path that exists but is a device, a pipe, a socket or a folder: never read as a state file. */
+    public static final class NotRegularFileException extends IOException {
+        public NotRegularFileException(Path file) {
+            super(file + " is " + (Files.isDirectory(file) ? "a directory" : "not a regular file (a device, pipe or socket)")
+                    + ", not a clock state file");
         }
     }
 
     /** Writes {@code state} at the current format, atomically. */
     public static void write(Path file, ClockState state) throws IOException {
-        writeBytes(file, StateFormat.encode(state), REAL);
+        AtomicFiles.write(file, StateFormat.encode(state));
     }
 
     /** Writes bytes already produced by {@link StateFormat#encode(ClockState, FormatVersion)}, atomically. */
     public static void writeEncoded(Path file, byte[] bytes) throws IOException {
-        writeBytes(file, bytes, REAL);
-    }
-
-    /** Writes already-encoded bytes atomically through {@code io}. */
-    static void writeBytes(Path file, byte[] bytes, Io io) throws IOException {
-        Path target = file.toAbsolutePath();
-        Path dir = target.getParent();
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp",
-                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r--r--")));
-        boolean moved = false;
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                io.write(ch, ByteBuffer.wrap(bytes));
-                io.force(ch);
-            }
-            try {
-                io.move(tmp, target);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new IOException("cannot replace " + target + " atomically on this file system: " + e.getMessage(), e);
-            }
-            moved = true;
-            forceDirectory(dir);
-        } finally {
-            if (!moved) {
-                Files.deleteIfExists(tmp);
-            }
-        }
-    }
-
-    /** After a rename, the directory entry is durable only once the directory itself is forced (fsync on Linux). */
-    private static void forceDirectory(Path dir) {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException e) {
-            // Some file systems refuse fsync on a directory; the rename itself has already happened atomically.
-        }
+        AtomicFiles.write(file, bytes);
     }
 }

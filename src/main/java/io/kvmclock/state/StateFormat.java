@@ -19,7 +19,7 @@ import java.util.Optional;
 import java.util.zip.CRC32C;
 
 /**
- * The kvmclock clock-state file, version 1.1. All integers little endian; u64 values are exact (held in Java
+ * The kvmclock clock-state file, version 1.2. All integers little endian; u64 values are exact (held in Java
  * longs, printed unsigned).
  *
  * <h2>Header (20 bytes)</h2>
@@ -27,7 +27,7 @@ import java.util.zip.CRC32C;
  * offset size field
  *  0     8    magic "KVMCLKST" (4b 56 4d 43 4c 4b 53 54)
  *  8     2    major version (u16) = 1
- * 10     2    minor version (u16) = 1
+ * 10     2    minor version (u16) = 2
  * 12     4    payload length in bytes (u32), at most 16 MiB
  * 16     4    CRC32C (Castagnoli, java.util.zip.CRC32C) of the payload bytes (u32)
  * 20     n    payload
@@ -61,7 +61,7 @@ import java.util.zip.CRC32C;
  * 12  8  realtime, ns (u64)
  * 20  8  host_tsc (u64)
  * vCPU count (u32, not a record): 1..4096
- * vCPU record (70 bytes), once per vCPU
+ * vCPU record (70 bytes; 87 from 1.2), once per vCPU
  *  0  4  vCPU id (u32), 0..16383 (KVM_MAX_VCPU_IDS), distinct
  *  4  8  KVM_VCPU_TSC_OFFSET (u64)
  * 12  8  guest TSC, MSR IA32_TSC (u64)
@@ -71,11 +71,18 @@ import java.util.zip.CRC32C;
  * 37  1  pvclock source (u8): 0 not enabled by the guest, 1 KVM_GET_CLOCK_GUEST, 2 guest memory
  * 38 32  struct pvclock_vcpu_time_info exactly as in guest memory; all zero when not enabled; else even
  *        version, zero padding, mul non-zero, shift in -32..32
+ *        -- added in 1.2 --
+ * 70  1  KVM_VCPU_TSC_SCALE read (u8): 0 not available (6.18, no TSC control: ENXIO), 1 read from the kernel;
+ *        when 0 the next 16 bytes are zero
+ * 71  8  tsc_ratio (u64), non-zero when read
+ * 79  8  tsc_frac_bits (u64), 0..63 when read; a reading with the ratio 1.0 goes with scaling 0 (none), one
+ *        with 48 or 32 fractional bits with scaling 1 or 2 and the same ratio
  * </pre>
  *
  * <h2>Versions</h2>
  * 1.0: the layout above without the 1.1 host fields. 1.1: the source's clock capabilities appended to the
- * host record. A minor version only appends fields at the end of a record, or data at the end of the
+ * host record. 1.2: each vCPU's KVM_VCPU_TSC_SCALE reading appended to its vCPU record (a 1.0 or 1.1 file
+ * reads as not read). A minor version only appends fields at the end of a record, or data at the end of the
  * payload; any other change is a new major.
  * <ul>
  * <li>Same major, older or equal minor: read exactly; a record must end where its fields end. Fields a 1.0
@@ -95,6 +102,7 @@ public final class StateFormat {
     static final int CAPTURE_SIZE = 25;
     static final int CLOCK_SIZE = 28;
     static final int VCPU_SIZE = 70;
+    static final int SCALE_SIZE_1_2 = 17;
     static final int CAPS_SIZE_1_1 = 6;
     private static final int KNOWN_CAP_BITS = 0x1F;
 
@@ -149,6 +157,10 @@ public final class StateFormat {
                 case GuestPvclock.NotEnabled n -> new byte[PvclockTimeInfo.SIZE];
                 case GuestPvclock.Captured cap -> cap.pvclock().encode();
             });
+            if (target.minor() >= 2) {
+                p.put((byte) v.kernelScale().code()).putLong(v.kernelScale().storedRatio())
+                        .putLong(v.kernelScale().storedFracBits());
+            }
             endRecord(p, mark);
         }
         return frame(target, Arrays.copyOf(p.array(), p.position()));
@@ -167,7 +179,7 @@ public final class StateFormat {
     private static int payloadBound(ClockState s) {
         int strings = 3 * (1 + ClockState.MAX_STRING_BYTES);
         return 4 + CAPTURE_SIZE + 4 + 12 + strings + CAPS_SIZE_1_1 + 4 + CLOCK_SIZE + 4
-                + s.vcpus().size() * (4 + VCPU_SIZE);
+                + s.vcpus().size() * (4 + VCPU_SIZE + SCALE_SIZE_1_2);
     }
 
     private static int beginRecord(ByteBuffer p) {
@@ -377,6 +389,14 @@ public final class StateFormat {
             long ratio = r.u64("scaling ratio");
             int source = r.u8("pvclock source");
             byte[] pv = r.bytes(PvclockTimeInfo.SIZE, "pvclock");
+            int scaleCode = 0;
+            long kernelRatio = 0;
+            long kernelFracBits = 0;
+            if (v.minor() >= 2) {
+                scaleCode = r.u8("KVM_VCPU_TSC_SCALE read flag");
+                kernelRatio = r.u64("KVM_VCPU_TSC_SCALE tsc_ratio");
+                kernelFracBits = r.u64("KVM_VCPU_TSC_SCALE tsc_frac_bits");
+            }
             r.end(newer);
             if (id >= VcpuClockState.MAX_ID_EXCLUSIVE) {
                 throw new StateFormatException(Reason.VCPU_COUNT_OUT_OF_RANGE, "vCPU id " + id
@@ -384,13 +404,15 @@ public final class StateFormat {
             }
             TscRatio scaling;
             GuestPvclock pvclock;
+            ScaleReading kernelScale;
             try {
                 scaling = TscRatio.of(scalingCode, ratio);
                 pvclock = GuestPvclock.of(source, PvclockTimeInfo.decode(pv));
+                kernelScale = ScaleReading.of(scaleCode, kernelRatio, kernelFracBits);
             } catch (StateFormatException e) {
                 throw new StateFormatException(e.reason(), "vCPU " + id + ": " + e.getMessage());
             }
-            vcpus.add(new VcpuClockState((int) id, offset, guestTsc, khz, scaling, pvclock));
+            vcpus.add(new VcpuClockState((int) id, offset, guestTsc, khz, scaling, pvclock, kernelScale));
         }
         if (p.hasRemaining() && !newer) {
             throw new StateFormatException(Reason.TRAILING_GARBAGE, p.remaining()

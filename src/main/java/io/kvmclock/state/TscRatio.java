@@ -68,4 +68,20 @@ public sealed interface TscRatio {
             case Hardware h -> h.ratio();
         };
     }
+
+    /**
+     * The scaling a KVM_VCPU_TSC_SCALE reading says: none at the ratio 1.0, else the hardware whose fractional
+     * bits it reports (48 VMX, 32 SVM). {@code otherwise} is kept for a reading that names neither.
+     */
+    static TscRatio ofKernel(io.kvmclock.hv.TscScale k, TscRatio otherwise) {
+        if (k.unity()) {
+            return new None();
+        }
+        for (TscScaling s : TscScaling.values()) {
+            if (s.fracBits() == k.tscFracBits() && Long.compareUnsigned(k.tscRatio(), s.maxRatio()) < 0) {
+                return new Hardware(s, k.tscRatio());
+            }
+        }
+        return otherwise;
+    }
 }

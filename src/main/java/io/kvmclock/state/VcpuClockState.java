@@ -5,11 +5,12 @@ import java.util.Objects;
 
 /**
  * One vCPU's clocks: KVM_VCPU_TSC_OFFSET, the guest TSC (MSR IA32_TSC) read at capture, KVM_GET_TSC_KHZ,
- * the TSC scaling ratio, and the pvclock as the guest sees it. {@code tscOffset} and {@code guestTsc} are
- * u64 values held in longs.
+ * the TSC scaling ratio, the pvclock as the guest sees it, and (format 1.2) KVM_VCPU_TSC_SCALE where the
+ * kernel has it. {@code tscOffset} and {@code guestTsc} are u64 values held in longs. Where the kernel's
+ * reading is there, {@code scaling} was taken from it, and the two must agree.
  */
 public record VcpuClockState(int id, long tscOffset, long guestTsc, long tscKhz, TscRatio scaling,
-                             GuestPvclock pvclock) {
+                             GuestPvclock pvclock, ScaleReading kernelScale) {
 
     /** KVM_MAX_VCPU_IDS on x86: KVM_MAX_VCPUS (at most 4096) times KVM_VCPU_ID_RATIO (4). */
     public static final int MAX_ID_EXCLUSIVE = 4096 * 4;
@@ -24,6 +25,17 @@ public record VcpuClockState(int id, long tscOffset, long guestTsc, long tscKhz,
                     + " is outside 0.." + (MAX_ID_EXCLUSIVE - 1) + " (KVM_MAX_VCPU_IDS)");
         }
         checkTscKhz("vCPU " + id + ": tsc_khz", tscKhz);
+        Objects.requireNonNull(kernelScale, "kernelScale");
+        if (kernelScale instanceof ScaleReading.FromKernel k && !scaling.equals(TscRatio.ofKernel(k.scale(), scaling))) {
+            throw new StateFormatException(Reason.BAD_SCALING_RATIO, "vCPU " + id + ": KVM_VCPU_TSC_SCALE read ratio 0x"
+                    + Long.toHexString(k.scale().tscRatio()) + " with " + k.scale().tscFracBits()
+                    + " fractional bits, which disagrees with the scaling recorded beside it");
+        }
+    }
+
+    /** A vCPU captured without KVM_VCPU_TSC_SCALE (a 6.18 kernel, or a file before 1.2). */
+    public VcpuClockState(int id, long tscOffset, long guestTsc, long tscKhz, TscRatio scaling, GuestPvclock pvclock) {
+        this(id, tscOffset, guestTsc, tscKhz, scaling, pvclock, new ScaleReading.NotRead());
     }
 
     static void checkTscKhz(String what, long khz) {

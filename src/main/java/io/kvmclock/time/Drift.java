@@ -8,7 +8,7 @@ import java.math.MathContext;
  * How far kvmclock and the host raw clock part over a span of TSC cycles. In master-clock mode the guest
  * reads {@code system_time + pvclock(delta)}; when KVM takes a new reference it re-bases system_time on
  * the raw clock, which advanced {@code raw(delta)} meanwhile. The guest therefore sees a step of
- * {@code raw(delta) - pvclock(delta)} ns at that instant (seed 004): positive steps the guest forward.
+ * {@code raw(delta) - pvclock(delta)} ns at that instant (docs/kvm-clock.md, "Drift"): positive steps the guest forward.
  */
 public record Drift(long tscKhz, TimeScale pvclock, Clocksource clocksource) {
 

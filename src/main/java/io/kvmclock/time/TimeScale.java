@@ -58,7 +58,7 @@ public record TimeScale(long mul, int shift) {
     }
 
     /**
-     * hvclock_to_hz from the KVM_SET_CLOCK_GUEST patch (seed 000): the TSC frequency this pair encodes.
+     * hvclock_to_hz from the KVM_SET_CLOCK_GUEST patch (docs/kvm-clock.md, "kvm_get_time_scale"): the TSC frequency this pair encodes.
      * Shift counts use Java's 6-bit masking, which is what x86's SHR/SHL do with the kernel's code.
      */
     public long toHz() {

@@ -11,6 +11,11 @@ public final class Units {
         return U128.mulDiv(ns, tscKhz, NS_PER_MS);
     }
 
+    /** As {@link #nsToCycles} for a signed span: the cycles of |ns|, with the sign of ns. */
+    public static long nsToCyclesSigned(long ns, long tscKhz) {
+        return ns >= 0 ? nsToCycles(ns, tscKhz) : -nsToCycles(-ns, tscKhz);
+    }
+
     /** floor(cycles * 1e6 / khz). */
     public static long cyclesToNs(long cycles, long tscKhz) {
         return U128.mulDiv(cycles, NS_PER_MS, tscKhz);

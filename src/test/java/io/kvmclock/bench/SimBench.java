@@ -37,7 +37,7 @@ public class SimBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        hv = SimHypervisor.create(SimHostConfig.thisMachine(), 1);
+        hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 1);
         Vm vm = hv.createVm(VmConfig.defaults());
         vcpu = (SimVcpu) vm.createVcpu(0);
         vcpu.resetToRealMode(ClockGuestAbi.CODE_GPA);
@@ -76,7 +76,7 @@ public class SimBench {
     @Warmup(iterations = 2)
     @Measurement(iterations = 5)
     public long yearWithHourlyHotplug() {
-        try (SimHypervisor y = SimHypervisor.create(SimHostConfig.thisMachine().withMaxVcpus(8_761), 2)) {
+        try (SimHypervisor y = SimHypervisor.create(SimHostConfig.pvmIntel202611().withMaxVcpus(8_761), 2)) {
             Vm vm = y.createVm(VmConfig.defaults());
             SimVcpu v0 = (SimVcpu) vm.createVcpu(0);
             v0.resetToRealMode(ClockGuestAbi.CODE_GPA);

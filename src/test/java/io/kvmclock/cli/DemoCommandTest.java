@@ -5,12 +5,28 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kvmclock.kvm.RealKvm;
+import io.kvmclock.time.TimeScale;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class DemoCommandTest {
+
+    /** The demo on real KVM and on the model of this host (the default --sim-host) see the same guest clock. */
+    @Test
+    void theModelOfThisHostShowsTheGuestTheSameClockAsRealKvm() {
+        RealKvm.openOrSkip().close();
+        JsonNode real = CliRun.of("demo", "--backend", "kvm", "--trials", "1", "--methods", "documented", "--json").json();
+        CliRun sim = CliRun.of("demo", "--backend", "sim", "--trials", "1", "--methods", "documented", "--json");
+        assertTrue(sim.err().contains("modelling this host (") && sim.err().contains("tsc_khz " + real.at("/host/tscKhz").asLong()),
+                sim.err());
+        JsonNode model = sim.json();
+        assertEquals(real.get("host"), model.get("host"), "kernel, tsc_khz, clocksource");
+        assertEquals(real.get("guestClock"), model.get("guestClock"), "pvclock mul/shift/flags and KVM_GET_CLOCK flags");
+        assertEquals(TimeScale.forGuestKhz(real.at("/host/tscKhz").asLong()).mul(), real.at("/guestClock/pvclockMul").asLong());
+    }
 
     @Test
     void jsonOnTheModelHasEveryMethodWithTheDocumentedKeys() {
@@ -19,7 +35,7 @@ class DemoCommandTest {
         JsonNode j = r.json();
         assertEquals("sim", j.get("backend").asText());
         assertEquals(4, j.get("trials").asInt());
-        assertEquals(7, j.get("methods").size());
+        assertEquals(8, j.get("methods").size());
         for (JsonNode m : j.get("methods")) {
             assertTrue(m.has("name") && m.has("supported"), m.toString());
             if (m.get("supported").asBoolean()) {
@@ -68,6 +84,31 @@ class DemoCommandTest {
         CliRun r = CliRun.of("demo", "--backend", "sim", "--trials", "3", "--methods", "precise", "--precise-bound", "5");
         assertEquals(ExitCode.OK, r.exitCode(), r.err());
         assertTrue(r.out().contains("+-5 ns"), r.out());
+    }
+
+    /** A fallback's reason reaches the user: counted in the text under the method's numbers, and in the JSON. */
+    @Test
+    void documentedV6SaysWhyItFellBackInTextAndJson() {
+        String[] args = {"demo", "--backend", "sim", "--sim-host", "kvmintel", "--trials", "3", "--methods", "documented-v6"};
+        CliRun text = CliRun.of(args);
+        assertEquals(ExitCode.OK, text.exitCode(), text.err());
+        assertTrue(text.out().contains("FELL BACK: 3"), text.out());
+        assertTrue(text.out().contains("note (3/3 trials): KVM_SET_CLOCK_GUEST is missing on this kernel"), text.out());
+        String[] withJson = java.util.Arrays.copyOf(args, args.length + 1);
+        withJson[args.length] = "--json";
+        JsonNode m = CliRun.of(withJson).json().get("methods").get(0);
+        assertEquals(3, m.get("fallbacks").asInt());
+        JsonNode first = m.get("notes").get(0);
+        assertTrue(first.get("note").asText().contains("fell back to KVM_SET_CLOCK(guest_src, time_src, REALTIME)"), m.toString());
+        assertEquals(3, first.get("trials").asInt());
+    }
+
+    @Test
+    void simHostV6RunsTheV6Kernel() {
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--sim-host", "v6", "--trials", "2", "--methods", "documented-v6", "--json");
+        assertEquals(ExitCode.OK, r.exitCode(), r.err());
+        assertTrue(r.json().get("host").get("kernel").asText().contains("v6"), r.out());
+        assertEquals(0, r.json().get("methods").get(0).get("fallbacks").asInt(), r.out());
     }
 
     @Test

@@ -30,6 +30,8 @@ class LiveUpdateCommandTest {
         assertEquals(ExitCode.OK, r.exitCode(), r.err());
         JsonNode j = r.json();
         assertNotEquals(j.get("oldPid").asLong(), j.get("newPid").asLong(), "the restore ran in another process");
+        assertTrue(j.get("committed").asBoolean(), j.toString());
+        assertFalse(j.get("rolledBack").asBoolean(), j.toString());
         JsonNode res = j.get("result");
         assertFalse(res.get("steppedBackwards").asBoolean(), res.toString());
         assertFalse(res.get("fellBack").asBoolean(), res.toString());

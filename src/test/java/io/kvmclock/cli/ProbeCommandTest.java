@@ -1,11 +1,15 @@
 package io.kvmclock.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kvmclock.kvm.HostProbe;
 import io.kvmclock.kvm.RealKvm;
+import io.kvmclock.sim.SimHostConfig;
+import io.kvmclock.sim.SimHypervisor;
 import io.kvmclock.time.TimeScale;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -40,6 +44,28 @@ class ProbeCommandTest {
         assertEquals(predicted.mul(), j.path("pvclock").path("mul").asLong());
         assertEquals(predicted.shift(), j.path("pvclock").path("shift").asInt());
         assertEquals(predicted.mul(), j.path("predicted").path("mul").asLong());
+        assertTrue(j.path("summary").asText().contains("tsc_khz " + j.path("tscKhz").asLong())
+                && j.path("summary").asText().contains(j.path("kvm").path("module").asText()), r.out());
+        assertTrue(j.path("tscMsrWritable").isBoolean() && !j.path("cpuVendor").asText().isEmpty(), r.out());
+        assertTrue(j.path("tscScaleAttribute").isBoolean(), r.out());
+        if (!j.path("capabilities").path("tscControl").asBoolean()) {
+            assertFalse(j.path("tscScaleAttribute").asBoolean(), "KVM_VCPU_TSC_SCALE needs TSC control: " + r.out());
+            assertEquals("ENXIO (6)", j.path("tscScaleErrno").asText(), r.out());
+        }
+    }
+
+    @Test
+    void tscScaleOnModelHosts() {
+        try (SimHypervisor v6 = SimHypervisor.create(SimHostConfig.v6Host(), 1);
+             SimHypervisor v618 = SimHypervisor.create(SimHostConfig.clockGuestHost(), 1)) {
+            JsonNode a = ProbeCommand.toJson(HostProbe.run(v6));
+            assertTrue(a.path("tscScaleAttribute").asBoolean(), a.toString());
+            assertEquals(48, a.path("tscScale").path("tscFracBits").asInt());
+            assertEquals(1L << 48, a.path("tscScale").path("tscRatio").asLong(), "a vCPU at the host rate reads ratio 1.0");
+            JsonNode b = ProbeCommand.toJson(HostProbe.run(v618));
+            assertFalse(b.path("tscScaleAttribute").asBoolean(), b.toString());
+            assertEquals("ENXIO (6)", b.path("tscScaleErrno").asText());
+        }
     }
 
     @Test

@@ -54,7 +54,7 @@ class RestoreMethodsTest {
 
     @Test
     void preciseKeepsTheFunctionWithinOneNanosecondOnTheModel() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 7)) {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 7)) {
             MethodResult r = run(hv, new PreciseMethod(DowntimePolicy.ADVANCE), 30, 0);
             assertNeverBackwards(r);
             assertEquals(0, r.fallbacks());
@@ -91,7 +91,7 @@ class RestoreMethodsTest {
 
     @Test
     void documentedNeverStepsBackwardsOnEitherBackend() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 3)) {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 3)) {
             assertNeverBackwards(run(hv, new DocumentedMethod(), 15, 0));
         }
         try (Hypervisor hv = kvm()) {
@@ -101,7 +101,7 @@ class RestoreMethodsTest {
 
     @Test
     void clockGuestRestoresExactlyWhereTheKernelHasIt() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine().withClockGuest(true), 5)) {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611().withClockGuest(true), 5)) {
             MethodResult r = run(hv, new ClockGuestMethod(DowntimePolicy.ADVANCE), 15, 0);
             assertNeverBackwards(r);
             // the v5 selftest's bound for KVM_SET_CLOCK_GUEST
@@ -109,12 +109,39 @@ class RestoreMethodsTest {
         }
     }
 
+    /**
+     * KVM_SET_CLOCK_GUEST makes the kvmclock the saved function exactly at the reference it takes: the
+     * pvclock KVM_GET_CLOCK_GUEST returns before any entry has system_time = saved(tsc_timestamp), to the ns.
+     */
+    @Test
+    void clockGuestIsTheSavedFunctionExactlyAtItsReference() {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611().withClockGuest(true), 5)) {
+            for (int i = 0; i < 15; i++) {
+                ClockGuest src = ClockGuest.boot(hv.createVm(VmConfig.defaults()));
+                src.readTsc();
+                ClockState saved = ClockCapture.capture(hv, src.vm(), List.of(src.vcpu()), v -> src.readPvclock(),
+                        CaptureKind.LIVE_UPDATE);
+                ClockGuest.Snapshot image = src.pause(true);
+                try (Vm vm = hv.createVm(VmConfig.defaults())) {
+                    Vcpu v = vm.createVcpu(0);
+                    ClockGuest.resume(vm, v, image);
+                    new ClockGuestMethod(DowntimePolicy.ADVANCE).restore(new RestoreTarget(hv, vm, List.of(v)), saved);
+                    var restored = v.getClockGuest();
+                    var savedPv = io.kvmclock.restore.Saved.pvclock(saved, 0);
+                    assertEquals(savedPv.read(restored.tscTimestamp()), restored.systemTime(), "trial " + i);
+                    assertEquals(savedPv.scale(), restored.scale());
+                } finally {
+                    src.vm().close();
+                }
+            }
+        }
+    }
+
     @Test
     void acrossTscFrequenciesClockGuestAndPreciseKeepTheFunction() {
         SimHostConfig home = SimHostConfig.clockGuestHost();
         try (SimHypervisor hv = SimHypervisor.create(home, 23)) {
-            Hypervisor other = hv.peer(home.withName("peer").withTsc(2_995_200, 2_995_200_000L)
-                    .withTscAtStart(7_000_000_000_000L).withRealtimeAtStart(hv.simHost().realtimeNs()));
+            Hypervisor other = hv.peerAt(2_995_200);
             // four migrations, 2.1 -> 2.9952 -> 2.1 ... GHz: on the faster host the guest TSC runs scaled
             MethodResult cg = new DemoRunner(hv, 4, 0, QUIET).withPeer(other).runMethod(new ClockGuestMethod(DowntimePolicy.ADVANCE));
             assertNeverBackwards(cg);
@@ -135,7 +162,7 @@ class RestoreMethodsTest {
 
     @Test
     void clockGuestIsReportedUnsupportedWithoutTheIoctl() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 5)) {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 5)) {
             MethodResult r = run(hv, new ClockGuestMethod(DowntimePolicy.ADVANCE), 3, 0);
             assertFalse(r.supported());
             assertTrue(r.unsupported().contains("KVM_SET_CLOCK_GUEST"), r.unsupported());
@@ -165,7 +192,7 @@ class RestoreMethodsTest {
 
     @Test
     void preciseFailsLoudlyWhenItsBoundIsUnreachable() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 13)) {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 13)) {
             Setup s = Setup.of(hv);
             // a kernel whose KVM_SET_CLOCK lands 10 ns later on every call than on the call before
             Vm faulty = new DriftingSetClock(s.vm, 10);
@@ -178,7 +205,7 @@ class RestoreMethodsTest {
 
     @Test
     void preciseRefusesOnTheModelOfThisMachineToo() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 19)) {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 19)) {
             Setup s = Setup.of(hv);
             hv.elapse(5_000_000);
             RestoreFailedException e = assertThrows(RestoreFailedException.class, () -> new PreciseMethod(
@@ -201,7 +228,7 @@ class RestoreMethodsTest {
 
     @Test
     void preciseFallsBackAndSaysSoWithoutAMasterClock() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine().withTscClocksource(false), 17)) {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611().withTscClocksource(false), 17)) {
             Setup s = Setup.of(hv);
             RestoreReport r = new PreciseMethod(DowntimePolicy.ADVANCE)
                     .restore(new RestoreTarget(hv, s.vm, List.of(s.vcpu)), s.saved);

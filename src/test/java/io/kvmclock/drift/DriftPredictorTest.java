@@ -62,9 +62,9 @@ class DriftPredictorTest {
 
     @Test
     void directionFollowsTheSign() {
-        assertEquals(DriftPredictor.Direction.BACKWARD, DriftPredictor.predict(2_596_138, 144_000).direction());
+        assertEquals(DriftPredictor.Direction.BACKWARD, DriftPredictor.predict(2_600_000, 144_000).direction());
         assertEquals(DriftPredictor.Direction.FORWARD, DriftPredictor.predict(2_995_200, 1_250).direction());
-        assertEquals(DriftPredictor.Direction.NONE, DriftPredictor.predict(2_596_138, 0).direction());
+        assertEquals(DriftPredictor.Direction.NONE, DriftPredictor.predict(2_600_000, 0).direction());
     }
 
     @Test

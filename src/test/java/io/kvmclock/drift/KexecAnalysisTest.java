@@ -1,5 +1,7 @@
 package io.kvmclock.drift;
 
+import static io.kvmclock.RecordedHosts.AMD_KHZ;
+import static io.kvmclock.RecordedHosts.INTEL_KHZ;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,18 +15,18 @@ class KexecAnalysisTest {
 
     @Test
     void equalFrequenciesMakeBothChoicesTheSame() {
-        KexecAnalysis.Result r = KexecAnalysis.analyse(2_596_138, 2_596_138, 2_596_138, List.of(0L, 3600L, 86_400L));
+        KexecAnalysis.Result r = KexecAnalysis.analyse(AMD_KHZ, AMD_KHZ, AMD_KHZ, List.of(0L, 3600L, 86_400L));
         for (KexecAnalysis.Point p : r.points()) {
             assertEquals(p.stepKeepNs(), p.stepTakeNs());
             assertEquals(p.errorKeepNs(), p.errorTakeNs());
-            assertEquals(ExactReference.step(2_596_138, p.cycles()), p.stepTakeNs());
+            assertEquals(ExactReference.step(AMD_KHZ, p.cycles()), p.stepTakeNs());
         }
     }
 
     @Test
     void pointsEqualTheFormulasInBigInteger() {
-        long oldKhz = 2_596_138;
-        long newKhz = 2_596_139;
+        long oldKhz = AMD_KHZ;
+        long newKhz = AMD_KHZ + 1;
         long trueKhz = 2_596_140;
         KexecAnalysis.Result r = KexecAnalysis.analyse(oldKhz, newKhz, trueKhz, List.of(86_400L));
         KexecAnalysis.Point p = r.points().getFirst();
@@ -45,14 +47,14 @@ class KexecAnalysisTest {
     }
 
     @Test
-    void aOneKilohertzRecalibrationCostsAboutOneSecondPer2596138OnTheKeepSide() {
-        // new = old + 1 kHz: the old mul/shift convert each cycle to 1/2596138 more ns than the new ones, so after
-        // a day of new-rate cycles keeping the old scale puts kvmclock ~86400 s / 2596138 = 33.28 ms ahead of
+    void aOneKilohertzRecalibrationCostsAboutOneSecondPerTscKhzOnTheKeepSide() {
+        // new = old + 1 kHz: the old mul/shift convert each cycle to 1/tsc_khz more ns than the new ones, so after
+        // a day of new-rate cycles keeping the old scale puts kvmclock ~86400 s / tsc_khz = 33.28 ms ahead of
         // the raw clock: the step at a refresh is that much more negative (up to the ~0.5 ppb of mul rounding).
-        KexecAnalysis.Result r = KexecAnalysis.analyse(2_596_138, 2_596_139, 2_596_139, List.of(86_400L));
+        KexecAnalysis.Result r = KexecAnalysis.analyse(AMD_KHZ, AMD_KHZ + 1, AMD_KHZ + 1, List.of(86_400L));
         KexecAnalysis.Point p = r.points().getFirst();
         long extra = p.stepKeepNs() - p.stepTakeNs();
-        long ideal = -86_400_000_000_000L / 2_596_138;
+        long ideal = -86_400_000_000_000L / AMD_KHZ;
         assertTrue(extra < 0, "keeping the slower-looking old value makes the guest clock run ahead of raw");
         assertTrue(Math.abs(extra - ideal) < 86_400, "extra " + extra + " ideal " + ideal);
         assertEquals(KexecAnalysis.Choice.TAKE_NEW, r.recommended());
@@ -61,7 +63,7 @@ class KexecAnalysisTest {
 
     @Test
     void aDownwardRecalibrationFlipsTheSignOfTheExtraStep() {
-        KexecAnalysis.Result r = KexecAnalysis.analyse(2_100_000, 2_099_998, 2_099_998, List.of(3_600L));
+        KexecAnalysis.Result r = KexecAnalysis.analyse(INTEL_KHZ, INTEL_KHZ - 2, INTEL_KHZ - 2, List.of(3_600L));
         KexecAnalysis.Point p = r.points().getFirst();
         assertTrue(p.stepKeepNs() - p.stepTakeNs() > 0);
         assertEquals(KexecAnalysis.Choice.TAKE_NEW, r.recommended());

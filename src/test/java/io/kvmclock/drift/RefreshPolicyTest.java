@@ -42,7 +42,7 @@ class RefreshPolicyTest {
 
     @Test
     void refreshesPerDayRoundUp() {
-        RefreshPolicy.Policy p = RefreshPolicy.longestPeriod(2_596_138, 1000);
+        RefreshPolicy.Policy p = RefreshPolicy.longestPeriod(2_600_000, 1000);
         long period = p.periodSeconds().orElseThrow();
         assertEquals((86_400 + period - 1) / period, p.refreshesPerDay());
         assertTrue(p.refreshesPerDay() * period >= 86_400);

@@ -1,5 +1,6 @@
 package io.kvmclock.drift;
 
+import static io.kvmclock.RecordedHosts.INTEL_KHZ;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -16,7 +17,7 @@ class StepMeasurementTest {
 
     @Test
     void evaluateReadsBothPvclocksAtTheSameGuestTsc() {
-        long khz = 2_596_138;
+        long khz = SimHostConfig.pvmAmd202611().tscKhz(); // the host of docs/kvm-clock.md's measured step
         TimeScale pv = TimeScale.forGuestKhz(khz);
         Clocksource cs = Clocksource.forTscKhz(khz);
         long dc = 51_923_809_132L;
@@ -29,7 +30,7 @@ class StepMeasurementTest {
                 t, 0);
         assertTrue(r.newReference());
         assertEquals(dc, r.hostCycles());
-        assertEquals(-1536, r.predictedStepNs(), "facts §4's prediction for this span");
+        assertEquals(-1536, r.predictedStepNs(), "docs/kvm-clock.md's prediction for this span");
         assertEquals(p2.systemTime() - p1.read(ts1 + dc), r.measuredStepNs(), "the step at the new reference's TSC");
         assertEquals(p2.read(t) - p1.read(t), r.guestReadStepNs());
         assertTrue(Math.abs(r.guestReadStepNs() - r.measuredStepNs()) <= 1, "pvclock rounding only");
@@ -38,9 +39,9 @@ class StepMeasurementTest {
 
     @Test
     void noNewReferenceMeansNoPredictedStep() {
-        TimeScale pv = TimeScale.forGuestKhz(2_100_000);
+        TimeScale pv = TimeScale.forGuestKhz(2_200_000);
         PvclockTimeInfo p = PvclockTimeInfo.of(2, 1_000, 2_000, pv, 1);
-        StepMeasurement.Result r = StepMeasurement.evaluate(StepMeasurement.Trigger.HOTPLUG, "test", 2_100_000, 0, p,
+        StepMeasurement.Result r = StepMeasurement.evaluate(StepMeasurement.Trigger.HOTPLUG, "test", 2_200_000, 0, p,
                 PvclockTimeInfo.of(6, 1_000, 2_000, pv, 1), 99_999_999L, 0);
         assertFalse(r.newReference());
         assertEquals(0, r.predictedStepNs());
@@ -51,13 +52,13 @@ class StepMeasurementTest {
 
     @Test
     void tscOffsetTriggerOnTheModelMatchesThePrediction() {
-        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 1)) {
+        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 1)) {
             StepMeasurement.Result r = new StepMeasurement(hv).measure(20 * SECOND, StepMeasurement.Trigger.TSC_OFFSET);
             assertTrue(r.newReference());
             assertEquals(0, r.offsetChange(), "offset + 1 and back leaves the guest TSC where it was");
             assertTrue(r.measuredStepNs() < -1_000, "20 s at -59.4 ppb: " + r.measuredStepNs());
             assertTrue(Math.abs(r.differenceNs()) <= 2, "difference " + r.differenceNs());
-            assertEquals(DriftPredictor.stepNs(2_100_000, r.hostCycles()), r.predictedStepNs());
+            assertEquals(DriftPredictor.stepNs(SimHostConfig.pvmIntel202611().tscKhz(), r.hostCycles()), r.predictedStepNs());
         }
     }
 
@@ -74,7 +75,7 @@ class StepMeasurementTest {
 
     @Test
     void setClockDiscardsTheDrift() {
-        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.ideal(2_596_138), 3)) {
+        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.ideal(SimHostConfig.pvmAmd202611().tscKhz()), 3)) {
             StepMeasurement.Result r = new StepMeasurement(hv).measure(3_600 * SECOND, StepMeasurement.Trigger.SET_CLOCK);
             assertTrue(r.newReference());
             assertEquals(0, r.predictedStepNs());
@@ -85,12 +86,12 @@ class StepMeasurementTest {
 
     @Test
     void hotplugStepsOnlyWhereItForcesAReference() {
-        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.ideal(2_596_138), 4)) {
+        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.ideal(SimHostConfig.pvmAmd202611().tscKhz()), 4)) {
             StepMeasurement.Result r = new StepMeasurement(hv).measure(20 * SECOND, StepMeasurement.Trigger.HOTPLUG);
             assertFalse(r.newReference(), "a matching hotplug takes no reference on 6.18");
             assertEquals(0, r.measuredStepNs());
         }
-        SimHostConfig old = SimHostConfig.ideal(2_596_138).withHotplugForcesMasterclockUpdate(true);
+        SimHostConfig old = SimHostConfig.ideal(SimHostConfig.pvmAmd202611().tscKhz()).withHotplugForcesMasterclockUpdate(true);
         try (SimHypervisor hv = SimHypervisor.create(old, 4)) {
             StepMeasurement.Result r = new StepMeasurement(hv).measure(20 * SECOND, StepMeasurement.Trigger.HOTPLUG);
             assertTrue(r.newReference(), "kernels before late 2023 re-reference when the new vCPU first runs");
@@ -103,7 +104,7 @@ class StepMeasurementTest {
     void triggersThatTakeNoReferenceShowNoStep() {
         for (StepMeasurement.Trigger t : new StepMeasurement.Trigger[] {StepMeasurement.Trigger.KVMCLOCK_CTRL,
                 StepMeasurement.Trigger.SYSTEM_TIME_MSR}) {
-            try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 5)) {
+            try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 5)) {
                 StepMeasurement.Result r = new StepMeasurement(hv).measure(20 * SECOND, t);
                 assertFalse(r.newReference(), t.cliName());
                 assertEquals(r.before().tscTimestamp(), r.after().tscTimestamp());
@@ -115,7 +116,7 @@ class StepMeasurementTest {
 
     @Test
     void progressCoversTheWaitInWholeSecondsAtMostTwoHundredTimes() {
-        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.ideal(2_100_000), 6)) {
+        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.ideal(INTEL_KHZ), 6)) {
             java.util.List<Long> seen = new java.util.ArrayList<>();
             new StepMeasurement(hv).measure(40 * 3_600 * SECOND, StepMeasurement.Trigger.TSC_OFFSET,
                     (done, total) -> seen.add(done));

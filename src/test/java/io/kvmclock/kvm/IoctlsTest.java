@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.api.Test;
 
-/** Each computed ioctl number against the literal from the kernel headers (include/uapi/linux/kvm.h, facts §5). */
+/** Each computed ioctl number against the literal from the kernel headers (include/uapi/linux/kvm.h; docs/kvm-clock.md, "The clock ioctls"). */
 class IoctlsTest {
 
     private static void is(long literal, long computed, String name) {
@@ -53,6 +53,13 @@ class IoctlsTest {
         is(0x4018AEE3L, Ioctls.KVM_HAS_DEVICE_ATTR, "KVM_HAS_DEVICE_ATTR");
         is(0x4020AED6L, Ioctls.KVM_SET_CLOCK_GUEST, "KVM_SET_CLOCK_GUEST");
         is(0x8020AED7L, Ioctls.KVM_GET_CLOCK_GUEST, "KVM_GET_CLOCK_GUEST");
+    }
+
+    @Test
+    void tscCtrlAttributes() {
+        assertEquals(0, Ioctls.KVM_VCPU_TSC_CTRL);
+        assertEquals(0, Ioctls.KVM_VCPU_TSC_OFFSET);
+        assertEquals(1, Ioctls.KVM_VCPU_TSC_SCALE, "v6 patch 09, arch/x86/include/uapi/asm/kvm.h");
     }
 
     @Test

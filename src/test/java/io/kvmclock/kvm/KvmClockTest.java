@@ -225,4 +225,27 @@ class KvmClockTest {
             assertTrue(g.readPvclock().guestStopped(), "KVM_KVMCLOCK_CTRL must set PVCLOCK_GUEST_STOPPED");
         }
     }
+
+    /**
+     * KVM_VCPU_TSC_SCALE (v6 patch 09) exists only with TSC control, and the kernel answers ENXIO otherwise; a
+     * kernel without the series answers ENXIO for the unknown attribute too. Whichever this kernel is, GET and
+     * HAS must agree, and a readable ratio must come with VMX's or SVM's fractional bits.
+     */
+    @Test
+    void tscScaleAttributeAnswersAsItsGateSays() {
+        try (Vm vm = hv.createVm(VmConfig.defaults())) {
+            KvmVcpu v = (KvmVcpu) vm.createVcpu(0);
+            boolean has = v.hasTscScale();
+            if (!hv.capabilities().tscControl()) {
+                assertFalse(has, "KVM_VCPU_TSC_SCALE without KVM_CAP_TSC_CONTROL");
+            }
+            if (has) {
+                io.kvmclock.hv.TscScale s = v.getTscScale();
+                assertTrue(s.tscFracBits() == 48 || s.tscFracBits() == 32, "tsc_frac_bits " + s.tscFracBits());
+            } else {
+                HvException e = assertThrows(HvException.class, v::getTscScale);
+                assertTrue(e.is(io.kvmclock.hv.Errno.ENXIO), "KVM_GET_DEVICE_ATTR(KVM_VCPU_TSC_SCALE) without it: " + e.getMessage());
+            }
+        }
+    }
 }

@@ -34,6 +34,15 @@ class LayoutsTest {
     }
 
     @Test
+    void kvmVcpuTscScale() {
+        assertEquals(16, Layouts.KVM_VCPU_TSC_SCALE.byteSize());
+        at(0, Layouts.KVM_VCPU_TSC_SCALE, "tsc_ratio");
+        at(8, Layouts.KVM_VCPU_TSC_SCALE, "tsc_frac_bits");
+        assertEquals(0, Layouts.TSC_SCALE_RATIO);
+        assertEquals(8, Layouts.TSC_SCALE_FRAC_BITS);
+    }
+
+    @Test
     void pvclockMatchesTheCodec() {
         assertEquals(32, Layouts.PVCLOCK_VCPU_TIME_INFO.byteSize());
         assertEquals(PvclockTimeInfo.SIZE, Layouts.PVCLOCK_VCPU_TIME_INFO.byteSize());

@@ -77,4 +77,13 @@ class ScenarioRunnerTest {
         assertTrue(Math.abs(k.get(0).stepNs()) < 10_000, "the same host's realtime read before and after: " + k.get(0));
         assertTrue(Math.abs(k.get(1).stepNs()) <= 2, k.get(1).toString());
     }
+
+    @Test
+    void theV6PresetIsTheV6Host() throws IOException {
+        Scenario s = Scenario.parse(new java.io.ByteArrayInputStream("""
+            {"duration": "1m", "sampleEvery": "10s", "host": {"preset": "v6"}, "events": []}
+            """.getBytes(java.nio.charset.StandardCharsets.UTF_8)), "inline");
+        assertTrue(s.host().config().v6Series(), s.host().config().toString());
+        assertEquals(SimHostConfig.v6Host().kernel(), s.host().config().kernel());
+    }
 }

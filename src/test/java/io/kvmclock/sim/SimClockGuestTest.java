@@ -35,14 +35,14 @@ class SimClockGuestTest {
             assertEquals(0, p.version() % 2);
             assertTrue(p.version() > 0);
             assertTrue(p.tscStable(), "one vCPU, TSC clocksource: master clock");
-            assertEquals(TimeScale.forGuestKhz(2_100_000), p.scale());
+            assertEquals(TimeScale.forGuestKhz(SimHostConfig.kvmIntel().tscKhz()), p.scale());
             assertEquals(ClockData.TSC_STABLE | ClockData.REALTIME | ClockData.HOST_TSC, vm.getClock().flags());
         }
     }
 
     @Test
     void cpuStateCarriesWhereTheProgramIs() {
-        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine().withLatency(Latency.none()), 1)) {
+        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611().withLatency(Latency.none()), 1)) {
             Vm vm = hv.createVm(VmConfig.defaults());
             Vcpu a = vm.createVcpu(0);
             a.resetToRealMode(ClockGuestAbi.CODE_GPA);
@@ -76,7 +76,7 @@ class SimClockGuestTest {
 
     @Test
     void kvmclockCtrlSetsGuestStoppedUntilTheGuestClearsIt() {
-        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 1)) {
+        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 1)) {
             Vm vm = hv.createVm(VmConfig.defaults());
             Vcpu v = vm.createVcpu(0);
             assertEquals(22, assertThrows(io.kvmclock.hv.HvException.class, v::kvmclockCtrl).errno(),
@@ -93,7 +93,7 @@ class SimClockGuestTest {
     @Test
     void scaledPvclockFrequencyIsKhzTruncatedOn618AndHzWithTheSeries() {
         for (boolean series : new boolean[] {false, true}) {
-            SimHostConfig cfg = SimHostConfig.thisMachine().withScaling(java.util.Optional.of(io.kvmclock.time.TscScaling.VMX))
+            SimHostConfig cfg = SimHostConfig.pvmIntel202611().withScaling(java.util.Optional.of(io.kvmclock.time.TscScaling.VMX))
                     .withClockGuest(series);
             try (SimHypervisor hv = SimHypervisor.create(cfg, 1)) {
                 Vm vm = hv.createVm(VmConfig.defaults());
@@ -101,10 +101,11 @@ class SimClockGuestTest {
                 Vcpu v = vm.createVcpu(0);
                 GuestProbe.start(v);
                 GuestProbe.readTsc(v);
-                long ratio = io.kvmclock.time.TscScaling.VMX.ratio(1_000_000, 2_100_000);
+                long host = cfg.tscKhz();
+                long ratio = io.kvmclock.time.TscScaling.VMX.ratio(1_000_000, host);
                 TimeScale expected = series
-                        ? TimeScale.kvmGetTimeScale(1_000_000_000L, io.kvmclock.time.TscScaling.VMX.scale(2_100_000_000L, ratio))
-                        : TimeScale.forGuestKhz(io.kvmclock.time.TscScaling.VMX.scale(2_100_000, ratio));
+                        ? TimeScale.kvmGetTimeScale(1_000_000_000L, io.kvmclock.time.TscScaling.VMX.scale(host * 1000, ratio))
+                        : TimeScale.forGuestKhz(io.kvmclock.time.TscScaling.VMX.scale(host, ratio));
                 assertEquals(expected, GuestProbe.pvclock(vm).scale());
                 if (!series) {
                     assertEquals(TimeScale.forGuestKhz(999_999), expected, "2.1 GHz scaled to 1 GHz truncates to 999,999 kHz");

@@ -23,7 +23,7 @@ class SimErrorsTest {
     }
 
     private static SimHypervisor hv() {
-        return SimHypervisor.create(SimHostConfig.ideal(2_100_000), 1);
+        return SimHypervisor.create(SimHostConfig.ideal(2_200_000), 1);
     }
 
     @Test
@@ -39,8 +39,8 @@ class SimErrorsTest {
             assertErrno(Errno.EINVAL, () -> v.setClockGuest(new PvclockTimeInfo(0, 0, 0, 0, good.mul(), good.shift(), 1, 1)));
             assertErrno(Errno.EINVAL, () -> v.setClockGuest(new PvclockTimeInfo(0, 0, 0, 0, 0, good.shift(), 1, 0)));
             assertErrno(Errno.EINVAL, () -> v.setClockGuest(new PvclockTimeInfo(0, 0, 0, 0, good.mul(), 33, 1, 0)));
-            TimeScale near = TimeScale.forGuestKhz(2_100_000 + 1);
-            TimeScale far = TimeScale.forGuestKhz(2_100_000 + 2);
+            TimeScale near = TimeScale.forGuestKhz(2_200_000 + 1);
+            TimeScale far = TimeScale.forGuestKhz(2_200_000 + 2);
             v.setClockGuest(PvclockTimeInfo.of(0, 0, 0, near, 1));
             assertErrno(Errno.ERANGE, () -> v.setClockGuest(PvclockTimeInfo.of(0, 0, 0, far, 1)));
         }
@@ -64,7 +64,7 @@ class SimErrorsTest {
             assertEquals(0, c.flags(), "non-master KVM_GET_CLOCK: flags 0");
             assertEquals(0, c.realtime());
         }
-        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 1)) {
+        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611(), 1)) {
             Vm vm = hv.createVm(VmConfig.defaults());
             Vcpu v = vm.createVcpu(0);
             GuestProbe.start(v);
@@ -76,28 +76,30 @@ class SimErrorsTest {
 
     @Test
     void tscKhzRules() {
-        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 1)) {
+        SimHostConfig unscaled = SimHostConfig.pvmIntel202611();
+        long host = unscaled.tscKhz();
+        try (SimHypervisor hv = SimHypervisor.create(unscaled, 1)) {
             Vm vm = hv.createVm(VmConfig.defaults());
             Vcpu v = vm.createVcpu(0);
-            assertErrno(Errno.EINVAL, () -> vm.setTscKhz(2_000_000));
-            v.setTscKhz(2_100_000 + 500);
-            assertEquals(2_100_500, v.getTscKhz(), "within 250 ppm: accepted without scaling");
-            assertErrno(Errno.EINVAL, () -> v.setTscKhz(1_500_000));
-            assertErrno(Errno.EOPNOTSUPP, () -> v.setTscKhz(3_000_000));
+            assertErrno(Errno.EINVAL, () -> vm.setTscKhz(host - 100_000));
+            v.setTscKhz(host + 500);
+            assertEquals(host + 500, v.getTscKhz(), "within 250 ppm: accepted without scaling");
+            assertErrno(Errno.EINVAL, () -> v.setTscKhz(host * 3 / 4));
+            assertErrno(Errno.EOPNOTSUPP, () -> v.setTscKhz(host * 3 / 2));
             assertErrno(Errno.EINVAL, () -> vm.setClock(new ClockData(0, 1, 0, 0)));
             assertErrno(Errno.EEXIST, () -> vm.createVcpu(0));
         }
-        SimHostConfig svm = SimHostConfig.ideal(2_100_000).withScaling(Optional.of(TscScaling.SVM));
+        SimHostConfig svm = SimHostConfig.ideal(2_200_000).withScaling(Optional.of(TscScaling.SVM));
         try (SimHypervisor hv = SimHypervisor.create(svm, 1)) {
             Vm vm = hv.createVm(VmConfig.defaults());
-            assertErrno(Errno.EINVAL, () -> vm.setTscKhz(2_100_000L * 256));
-            vm.setTscKhz(2_100_000L * 100);
-            assertEquals(210_000_000, vm.createVcpu(0).getTscKhz());
+            assertErrno(Errno.EINVAL, () -> vm.setTscKhz(2_200_000L * 256));
+            vm.setTscKhz(2_200_000L * 100);
+            assertEquals(2_200_000L * 100, vm.createVcpu(0).getTscKhz());
         }
-        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine().withScaling(Optional.empty())
-                .withTsc(2_100_000, 2_100_000_000L).withName("no-vm-scope"), 1)) {
+        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.pvmIntel202611().withScaling(Optional.empty())
+                .withTsc(2_200_000, 2_200_000_000L).withName("no-vm-scope"), 1)) {
             Vm vm = hv.createVm(VmConfig.defaults());
-            assertEquals(2_100_000, vm.getTscKhz());
+            assertEquals(2_200_000, vm.getTscKhz());
         }
     }
 }

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 /** The kernel selftests of the KVM_[GS]ET_CLOCK_GUEST series, replayed on the model. */
 class SimSelftestScenariosTest {
 
-    private static final long HOST_KHZ = 2_100_000;
+    private static final long HOST_KHZ = SimHostConfig.kvmIntel().tscKhz();
 
     /** kvmclock the guest sees now minus what {@code saved} says for the same guest TSC. */
     private static long errorAgainst(PvclockTimeInfo saved, Vm vm, Vcpu v) {

@@ -5,10 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.ClockData;
+import io.kvmclock.hv.HostProfile;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
+import io.kvmclock.kvm.HostProbe;
 import io.kvmclock.kvm.RealKvm;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
@@ -18,7 +20,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Differential: the same sequence of hv operations, driven through {@link ClockGuest}, on real KVM (skipped
- * without /dev/kvm) and on the model configured as this machine; what the sequence determines must agree.
+ * without /dev/kvm) and on the model of this host (built from its probe, latencies calibrated on it); what the
+ * sequence determines must agree.
  * Host latencies differ run to run (and the real ones jitter), so each observation is one that the
  * sequence fixes exactly: mul/shift, flags, and kvmclock identities that hold to the nanosecond.
  */
@@ -77,20 +80,29 @@ class SimVersusKvmTest {
         }
     }
 
+    /** The model of the real host {@code hv}: its probe's profile, latencies from a short calibration. */
+    static SimHostConfig modelOf(Hypervisor hv) {
+        HostProfile p = HostProbe.run(hv).profile();
+        System.out.println("compared on " + p.summary());
+        return SimHostConfig.of("this", p, LatencyCalibration.calibrate(hv, LatencyCalibration.MIN_VMS, 0));
+    }
+
     @Test
     void sameSequenceSameClockOnKvmAndModel() {
         Observed real;
+        SimHostConfig thisHost;
         try (Hypervisor hv = RealKvm.openOrSkip()) {
+            thisHost = modelOf(hv);
             real = sequence(hv);
         }
         Observed model;
-        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 11)) {
+        try (SimHypervisor hv = SimHypervisor.create(thisHost, 11)) {
             model = sequence(hv);
         }
         System.out.println("real  " + real);
         System.out.println("model " + model);
         assertEquals(real.scale(), model.scale(), "pvclock mul/shift");
-        assertEquals(TimeScale.forGuestKhz(2_100_000), model.scale());
+        assertEquals(TimeScale.forGuestKhz(thisHost.tscKhz()), model.scale());
         assertEquals(real.flagsBeforeRun(), model.flagsBeforeRun(), "KVM_GET_CLOCK flags before the first KVM_RUN");
         assertEquals(0, real.flagsBeforeRun());
         assertEquals(real.flagsAfterRun(), model.flagsAfterRun(), "KVM_GET_CLOCK flags once the master clock is on");
@@ -124,10 +136,12 @@ class SimVersusKvmTest {
     @Test
     void setClockRealtimeFunctionAgreesUpToRounding() {
         List<Long> residuals = new ArrayList<>();
+        SimHostConfig thisHost;
         try (Hypervisor hv = RealKvm.openOrSkip()) {
+            thisHost = modelOf(hv);
             residuals.addAll(residuals(hv));
         }
-        try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.thisMachine(), 12)) {
+        try (SimHypervisor hv = SimHypervisor.create(thisHost, 12)) {
             residuals.addAll(residuals(hv));
         }
         System.out.println("residuals (ns, real then model): " + residuals);

@@ -1,5 +1,6 @@
 package io.kvmclock.state;
 
+import static io.kvmclock.RecordedHosts.AMD_KHZ;
 import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.time.PvclockTimeInfo;
 import java.io.ByteArrayOutputStream;
@@ -48,6 +49,9 @@ final class Layout {
         long ratio;
         int source;
         byte[] pvclock;
+        int scaleRead;
+        long scaleRatio;
+        long scaleFracBits;
     }
 
     /** The fields of a state, as the documentation says they are laid out. */
@@ -92,13 +96,18 @@ final class Layout {
                 case GuestPvclock.NotEnabled n -> new byte[32];
                 case GuestPvclock.Captured c -> c.pvclock().encode();
             };
+            if (v.kernelScale() instanceof ScaleReading.FromKernel k) {
+                x.scaleRead = 1;
+                x.scaleRatio = k.scale().tscRatio();
+                x.scaleFracBits = k.scale().tscFracBits();
+            }
             l.vcpus.add(x);
         }
         return l;
     }
 
     static Layout sample() {
-        return of(SampleState.create(2, 2_596_138, 2_596_138));
+        return of(SampleState.create(2, AMD_KHZ, AMD_KHZ));
     }
 
     /** Sets a pvclock field of vCPU {@code i} at a byte offset within the 32-byte structure. */
@@ -119,8 +128,12 @@ final class Layout {
         record(out, le(28).u64(clock).u32(clockFlags).u64(clockRealtime).u64(clockHostTsc), 0);
         out.writeBytes(le(4).u32(vcpuCount == null ? vcpus.size() : vcpuCount).bytes());
         for (Vcpu v : vcpus) {
-            record(out, le(70).u32(v.id).u64(v.offset).u64(v.guestTsc).u64(v.khz).u8(v.scaling).u64(v.ratio)
-                    .u8(v.source).raw(v.pvclock), vcpuLengthDelta);
+            Le body = le(87).u32(v.id).u64(v.offset).u64(v.guestTsc).u64(v.khz).u8(v.scaling).u64(v.ratio)
+                    .u8(v.source).raw(v.pvclock);
+            if (minor >= 2) {
+                body.u8(v.scaleRead).u64(v.scaleRatio).u64(v.scaleFracBits);
+            }
+            record(out, body, vcpuLengthDelta);
         }
         out.writeBytes(payloadTail);
         return out.toByteArray();

@@ -1,5 +1,6 @@
 package io.kvmclock.state;
 
+import static io.kvmclock.RecordedHosts.AMD_KHZ;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 /** Same boot, kexec on the same machine, or migration, from what the destination can see. */
 class PlacementTest {
-    private static final long KHZ = 2_596_138;
+    private static final long KHZ = AMD_KHZ;
     private static final ClockState S = SampleState.create(2, KHZ, KHZ);
     private static final HostClocks AT = S.capture().at();
 

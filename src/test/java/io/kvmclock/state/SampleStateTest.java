@@ -1,5 +1,6 @@
 package io.kvmclock.state;
 
+import static io.kvmclock.RecordedHosts.AMD_KHZ;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,26 +19,26 @@ class SampleStateTest {
 
     @Test
     void isLabelledSynthetic() {
-        ClockState s = SampleState.create(2, 2_596_138, 2_596_138);
+        ClockState s = SampleState.create(2, AMD_KHZ, AMD_KHZ);
         assertEquals(CaptureKind.SYNTHETIC, s.capture().kind());
         assertTrue(s.host().kernel().contains("synthetic"));
     }
 
     @Test
     void unscaledKvmGetClockIsThePvclockAtTheSameInstant() {
-        ClockState s = SampleState.create(4, 2_596_138, 2_596_138);
+        ClockState s = SampleState.create(4, AMD_KHZ, AMD_KHZ);
         assertTrue(s.masterClock());
         for (VcpuClockState v : s.vcpus()) {
             // get_kvmclock evaluates the master clock at host_tsc; the guest sees it at host_tsc + offset.
             assertEquals(s.clock().clock(), pv(v).read(s.clock().hostTsc() + v.tscOffset()), "vCPU " + v.id());
-            assertEquals(TimeScale.forGuestKhz(2_596_138), pv(v).scale());
+            assertEquals(TimeScale.forGuestKhz(AMD_KHZ), pv(v).scale());
             assertInstanceOf(TscRatio.None.class, v.scaling());
         }
     }
 
     @Test
     void scaledGuestTscFollowsTheVmxRatio() {
-        ClockState s = SampleState.create(2, 2_596_138, 1_800_000);
+        ClockState s = SampleState.create(2, AMD_KHZ, 1_800_000);
         for (VcpuClockState v : s.vcpus()) {
             TscRatio.Hardware h = assertInstanceOf(TscRatio.Hardware.class, v.scaling());
             assertEquals(TscScaling.VMX, h.scaling());
@@ -51,7 +52,7 @@ class SampleStateTest {
 
     @Test
     void guestTscsStartFromZeroAtCreationAndMoveForward() {
-        ClockState s = SampleState.create(3, 2_596_138, 2_596_138);
+        ClockState s = SampleState.create(3, AMD_KHZ, AMD_KHZ);
         long previous = 0;
         for (VcpuClockState v : s.vcpus()) {
             assertTrue(v.tscOffset() < 0, "offset = -host TSC at creation");

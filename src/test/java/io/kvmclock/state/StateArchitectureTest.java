@@ -14,8 +14,7 @@ class StateArchitectureTest {
     @ArchTest
     static final ArchRule onlyStateFileDoesIo = noClasses().that().resideInAPackage("io.kvmclock.state..")
             .and().doNotHaveFullyQualifiedName(StateFile.class.getName())
-            .and().doNotHaveFullyQualifiedName(StateFile.class.getName() + "$1")
-            .and().doNotHaveFullyQualifiedName(StateFile.Io.class.getName())
+            .and().doNotHaveFullyQualifiedName(StateFile.NotRegularFileException.class.getName())
             .should().dependOnClassesThat().resideInAnyPackage("java.io..", "java.nio.file..", "java.nio.channels..")
             .because("encoding and validation are pure; file I/O lives in StateFile");
 

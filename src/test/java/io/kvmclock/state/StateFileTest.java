@@ -1,10 +1,12 @@
 package io.kvmclock.state;
 
+import static io.kvmclock.RecordedHosts.AMD_KHZ;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.kvmclock.files.AtomicFiles;
 import io.kvmclock.state.StateFormatException.Reason;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -24,12 +26,12 @@ class StateFileTest {
     @TempDir
     Path dir;
 
-    private static final ClockState OLD = SampleState.create(1, 2_596_138, 2_596_138);
+    private static final ClockState OLD = SampleState.create(1, AMD_KHZ, AMD_KHZ);
     private static final ClockState NEW = SampleState.create(3, 2_000_000, 2_000_000);
 
     /** Real steps, with one of them replaced by a failure. */
-    private static StateFile.Io failing(String step) {
-        return new StateFile.Io() {
+    private static AtomicFiles.Io failing(String step) {
+        return new AtomicFiles.Io() {
             @Override
             public void write(FileChannel ch, ByteBuffer data) throws IOException {
                 if (step.equals("write")) {
@@ -37,7 +39,7 @@ class StateFileTest {
                     ch.write(half);
                     throw new IOException("injected: disk full after half the bytes");
                 }
-                StateFile.REAL.write(ch, data);
+                AtomicFiles.REAL.write(ch, data);
             }
 
             @Override
@@ -45,7 +47,7 @@ class StateFileTest {
                 if (step.equals("force")) {
                     throw new IOException("injected: fsync failed");
                 }
-                StateFile.REAL.force(ch);
+                AtomicFiles.REAL.force(ch);
             }
 
             @Override
@@ -53,7 +55,7 @@ class StateFileTest {
                 if (step.equals("move")) {
                     throw new IOException("injected: rename failed");
                 }
-                StateFile.REAL.move(from, to);
+                AtomicFiles.REAL.move(from, to);
             }
         };
     }
@@ -89,7 +91,7 @@ class StateFileTest {
             StateFile.write(f, OLD);
             byte[] before = Files.readAllBytes(f);
             IOException e = assertThrows(IOException.class,
-                    () -> StateFile.writeBytes(f, StateFormat.encode(NEW), failing(step)));
+                    () -> AtomicFiles.write(f, StateFormat.encode(NEW), failing(step)));
             assertTrue(e.getMessage().startsWith("injected"), e.getMessage());
             assertArrayEquals(before, Files.readAllBytes(f), step + " failure changed the file");
             assertEquals(OLD, StateFile.read(f));
@@ -102,7 +104,7 @@ class StateFileTest {
     @Test
     void aFailedFirstWriteLeavesNoFileAtAll() throws IOException {
         Path f = dir.resolve("new.kvmclk");
-        assertThrows(IOException.class, () -> StateFile.writeBytes(f, StateFormat.encode(NEW), failing("write")));
+        assertThrows(IOException.class, () -> AtomicFiles.write(f, StateFormat.encode(NEW), failing("write")));
         assertEquals(List.of(), files());
     }
 
@@ -139,5 +141,12 @@ class StateFileTest {
         }
         StateFormatException elf = assertThrows(StateFormatException.class, () -> StateFile.read(notOurs));
         assertEquals(Reason.BAD_MAGIC, elf.reason());
+    }
+
+    @Test
+    void aDeviceIsRefusedAtOnceAndAFileThatNeverEndsStopsAtTheLimit() throws IOException {
+        // /dev/zero reports size 0 and never ends: refused before a byte is read.
+        assertThrows(StateFile.NotRegularFileException.class, () -> StateFile.read(Path.of("/dev/zero")));
+        assertThrows(StateFile.NotRegularFileException.class, () -> StateFile.read(dir));
     }
 }

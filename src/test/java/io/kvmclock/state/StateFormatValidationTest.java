@@ -1,5 +1,6 @@
 package io.kvmclock.state;
 
+import static io.kvmclock.RecordedHosts.AMD_KHZ;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.Test;
 /** Every way a file can be bad, each rejected with its own reason and a message naming it. */
 class StateFormatValidationTest {
 
-    private static final byte[] GOOD = StateFormat.encode(SampleState.create(2, 2_596_138, 2_596_138));
+    private static final byte[] GOOD = StateFormat.encode(SampleState.create(2, AMD_KHZ, AMD_KHZ));
 
     private static StateFormatException rejected(byte[] file, Reason reason, String... fragments) {
         StateFormatException e = assertThrows(StateFormatException.class, () -> StateFormat.decode(file));
@@ -51,7 +52,7 @@ class StateFormatValidationTest {
     @Test
     void theDocumentedLayoutIsTheEncoders() {
         assertArrayEquals(GOOD, Layout.sample().file());
-        assertEquals(SampleState.create(2, 2_596_138, 2_596_138), StateFormat.decode(Layout.sample().file()));
+        assertEquals(SampleState.create(2, AMD_KHZ, AMD_KHZ), StateFormat.decode(Layout.sample().file()));
     }
 
     @Test
@@ -93,13 +94,13 @@ class StateFormatValidationTest {
 
     @Test
     void newerMajor() {
-        rejected(withHeader(8, 2, 2), Reason.NEWER_MAJOR, "format 2.1", "newer than this build reads",
+        rejected(withHeader(8, 2, 2), Reason.NEWER_MAJOR, "format 2." + FormatVersion.CURRENT.minor(), "newer than this build reads",
                 "1.x, up to " + FormatVersion.CURRENT);
     }
 
     @Test
     void olderMajor() {
-        rejected(withHeader(8, 0, 2), Reason.OLDER_MAJOR, "format 0.1");
+        rejected(withHeader(8, 0, 2), Reason.OLDER_MAJOR, "format 0." + FormatVersion.CURRENT.minor());
     }
 
     @Test
@@ -148,12 +149,12 @@ class StateFormatValidationTest {
 
     @Test
     void recordShorterThanItsFields() {
-        rejected(tampered(l -> l.vcpuLengthDelta = -1), Reason.BAD_RECORD_LENGTH, "vCPU record #0 is too short", "pvclock");
+        rejected(tampered(l -> l.vcpuLengthDelta = -1), Reason.BAD_RECORD_LENGTH, "vCPU record #0 is too short", "KVM_VCPU_TSC_SCALE tsc_frac_bits");
     }
 
     @Test
     void recordLongerThanThePayload() {
-        rejected(tampered(l -> l.vcpuLengthDelta = 1000), Reason.BAD_RECORD_LENGTH, "vCPU record #0 declares 1070 bytes");
+        rejected(tampered(l -> l.vcpuLengthDelta = 1000), Reason.BAD_RECORD_LENGTH, "vCPU record #0 declares 1087 bytes");
     }
 
     @Test
@@ -264,6 +265,40 @@ class StateFormatValidationTest {
         }), Reason.BAD_SCALING_RATIO, "SVM");
     }
 
+    /** Format 1.2's KVM_VCPU_TSC_SCALE fields: each inconsistency named. */
+    @Test
+    void kernelScaleReadingChecked() {
+        rejected(tampered(l -> l.vcpus.get(0).scaleRead = 2), Reason.UNKNOWN_CODE, "vCPU 0", "KVM_VCPU_TSC_SCALE code 2");
+        rejected(tampered(l -> l.vcpus.get(0).scaleRatio = 7), Reason.BAD_SCALING_RATIO, "marked not read");
+        rejected(tampered(l -> {
+            l.vcpus.get(0).scaleRead = 1;
+            l.vcpus.get(0).scaleFracBits = 64;
+        }), Reason.BAD_SCALING_RATIO, "tsc_frac_bits 64");
+        rejected(tampered(l -> {
+            l.vcpus.get(0).scaleRead = 1;
+            l.vcpus.get(0).scaleFracBits = 48;
+        }), Reason.BAD_SCALING_RATIO, "tsc_ratio is 0");
+        rejected(tampered(l -> {
+            // the kernel says 2.0 with VMX bits, the recorded scaling says none
+            l.vcpus.get(0).scaleRead = 1;
+            l.vcpus.get(0).scaleRatio = 2L << 48;
+            l.vcpus.get(0).scaleFracBits = 48;
+        }), Reason.BAD_SCALING_RATIO, "disagrees");
+    }
+
+    @Test
+    void aReadingThatAgreesIsKeptAndOlderMinorsHaveNone() {
+        Layout l = Layout.sample();
+        l.vcpus.get(0).scaleRead = 1;
+        l.vcpus.get(0).scaleRatio = 1L << 32; // 1.0 with SVM's bits: a vCPU at the host rate, scaling none
+        l.vcpus.get(0).scaleFracBits = 32;
+        ClockState s = StateFormat.decode(l.file());
+        assertEquals(new ScaleReading.FromKernel(new io.kvmclock.hv.TscScale(1L << 32, 32)), s.vcpus().get(0).kernelScale());
+        assertEquals(new ScaleReading.NotRead(), s.vcpus().get(1).kernelScale());
+        assertEquals(new ScaleReading.NotRead(), StateFormat.decode(l.file(1, 1)).vcpus().get(0).kernelScale(),
+                "a 1.1 file has no reading");
+    }
+
     @Test
     void stringNotUtf8() {
         rejected(tampered(l -> l.kernel = new byte[] {'6', '.', (byte) 0xc3, '(', '1'}), Reason.BAD_STRING,
@@ -283,8 +318,8 @@ class StateFormatValidationTest {
 
     @Test
     void stringTooLongCannotBeBuilt() {
-        ClockState s = SampleState.create(1, 2_596_138, 2_596_138);
-        HostInfo longKernel = new HostInfo("é".repeat(128), 12, 2_596_138, "tsc", "x");
+        ClockState s = SampleState.create(1, AMD_KHZ, AMD_KHZ);
+        HostInfo longKernel = new HostInfo("é".repeat(128), 12, AMD_KHZ, "tsc", "x");
         StateFormatException e = assertThrows(StateFormatException.class, () -> new ClockState(s.format(),
                 s.capture(), longKernel, s.capabilities(), s.clock(), s.vcpus()));
         assertEquals(Reason.BAD_STRING, e.reason());
@@ -293,7 +328,7 @@ class StateFormatValidationTest {
 
     @Test
     void invalidStatesCannotBeBuiltEither() {
-        ClockState s = SampleState.create(2, 2_596_138, 2_596_138);
+        ClockState s = SampleState.create(2, AMD_KHZ, AMD_KHZ);
         StateFormatException dup = assertThrows(StateFormatException.class, () -> new ClockState(s.format(),
                 s.capture(), s.host(), s.capabilities(), s.clock(), List.of(s.vcpus().get(0), s.vcpus().get(0))));
         assertEquals(Reason.DUPLICATE_VCPU_ID, dup.reason());

@@ -1,5 +1,6 @@
 package io.kvmclock.state;
 
+import static io.kvmclock.RecordedHosts.AMD_KHZ;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -66,7 +67,24 @@ class StateRoundTripProperties {
                 Combinators.combine(pv, Arbitraries.of(GuestPvclock.Source.class)).as(GuestPvclock.Captured::new));
         return Combinators.combine(Arbitraries.integers().between(0, VcpuClockState.MAX_ID_EXCLUSIVE - 1),
                 Arbitraries.longs(), Arbitraries.longs(), Arbitraries.longs().between(1, VcpuClockState.MAX_TSC_KHZ),
-                scaling, pvclock).as(VcpuClockState::new);
+                scaling, pvclock, Arbitraries.of(true, false))
+                .as((id, off, tsc, khz, sc, guestPv, read) -> new VcpuClockState(id, off, tsc, khz, sc, guestPv,
+                        read ? kernelReading(sc) : new ScaleReading.NotRead()));
+    }
+
+    /** What KVM_VCPU_TSC_SCALE reads for a vCPU at {@code sc}: 1.0 (VMX bits) for none. */
+    private static ScaleReading kernelReading(TscRatio sc) {
+        return switch (sc) {
+            case TscRatio.None n -> new ScaleReading.FromKernel(new io.kvmclock.hv.TscScale(1L << 48, 48));
+            case TscRatio.Hardware h -> h.ratio() == h.scaling().defaultRatio() ? new ScaleReading.NotRead()
+                    : new ScaleReading.FromKernel(new io.kvmclock.hv.TscScale(h.ratio(), h.fracBits()));
+        };
+    }
+
+    /** The vCPUs as a file before 1.2 holds them: without the kernel's scale reading. */
+    private static List<VcpuClockState> withoutKernelScale(List<VcpuClockState> vcpus) {
+        return vcpus.stream().map(v -> new VcpuClockState(v.id(), v.tscOffset(), v.guestTsc(), v.tscKhz(), v.scaling(),
+                v.pvclock())).toList();
     }
 
     @Property(tries = 1000)
@@ -82,13 +100,17 @@ class StateRoundTripProperties {
     void writingForAnOlderMinorKeepsEverythingItCanHold(@ForAll("states") ClockState s) {
         FormatVersion v10 = new FormatVersion(1, 0);
         ClockState back = StateFormat.decode(StateFormat.encode(s, v10));
-        assertEquals(new ClockState(v10, s.capture(), s.host(), Optional.empty(), s.clock(), s.vcpus()), back);
+        assertEquals(new ClockState(v10, s.capture(), s.host(), Optional.empty(), s.clock(), withoutKernelScale(s.vcpus())), back);
         assertArrayEquals(Layout.of(s).file(1, 0), StateFormat.encode(s, v10));
+        FormatVersion v11 = new FormatVersion(1, 1);
+        ClockState back11 = StateFormat.decode(StateFormat.encode(s, v11));
+        assertEquals(new ClockState(v11, s.capture(), s.host(), s.capabilities(), s.clock(), withoutKernelScale(s.vcpus())), back11);
+        assertArrayEquals(Layout.of(s).file(1, 1), StateFormat.encode(s, v11));
     }
 
     @Property(tries = 300)
     void aNewerMinorsAppendedFieldsAreSkipped(@ForAll("states") ClockState s,
-                                              @ForAll @IntRange(min = 2, max = 0xFFFF) int minor,
+                                              @ForAll @IntRange(min = 3, max = 0xFFFF) int minor,
                                               @ForAll @Size(max = 16) byte[] recordTail,
                                               @ForAll @Size(max = 64) byte[] payloadTail) {
         Layout l = Layout.of(s);
@@ -135,7 +157,7 @@ class StateRoundTripProperties {
     /** A sample state corrupted at one random byte, with the CRC fixed up: the decoder must still only say why. */
     @Property(tries = 3000)
     void corruptedFieldsFailOnlyWithAReason(@ForAll int where, @ForAll byte value) {
-        byte[] payload = Layout.sample().payload(1);
+        byte[] payload = Layout.sample().payload(FormatVersion.CURRENT.minor());
         payload[Math.floorMod(where, payload.length)] = value;
         try {
             StateFormat.decode(StateFormat.frame(FormatVersion.CURRENT, payload));
@@ -154,7 +176,9 @@ class StateRoundTripProperties {
                 new VcpuClockState(VcpuClockState.MAX_ID_EXCLUSIVE - 1, top, -1L, 1,
                         new TscRatio.Hardware(TscScaling.SVM, TscScaling.SVM.maxRatio() - 1),
                         new GuestPvclock.Captured(new PvclockTimeInfo(0, 0, 0, 0, 1, 32, 0, 0), GuestPvclock.Source.GUEST_MEMORY)),
-                new VcpuClockState(7, 0, 0, 2_596_138, new TscRatio.None(), new GuestPvclock.NotEnabled()));
+                new VcpuClockState(7, 0, 0, AMD_KHZ, new TscRatio.None(), new GuestPvclock.NotEnabled()),
+                new VcpuClockState(8, 0, 0, 2_000_000, new TscRatio.Hardware(TscScaling.VMX, -2L),
+                        new GuestPvclock.NotEnabled(), new ScaleReading.FromKernel(new io.kvmclock.hv.TscScale(-2L, 48))));
         ClockState s = ClockState.of(new Capture(CaptureKind.MIGRATION, new HostClocks(-1L, top, Long.MIN_VALUE)),
                 new HostInfo("x".repeat(255), Integer.MAX_VALUE, VcpuClockState.MAX_TSC_KHZ, "", "\u00e9\uD83D\uDD70"),
                 Optional.of(new ClockCapabilities(-1, true, true, true, true, true)),

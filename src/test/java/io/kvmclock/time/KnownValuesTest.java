@@ -1,25 +1,26 @@
 package io.kvmclock.time;
 
+import static io.kvmclock.RecordedHosts.AMD_KHZ;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** Values read off real kernels (facts page §2-§4, the seeds). */
+/** Values read off real kernels (docs/kvm-clock.md), at the recorded host they were read on. */
 class KnownValuesTest {
 
     @Test
-    void pvclockScaleAt2596138kHzIsWhatKernel618Wrote() {
-        TimeScale s = TimeScale.forGuestKhz(2_596_138);
+    void pvclockScaleOfTheRecordedAmdHostIsWhatKernel618Wrote() {
+        TimeScale s = TimeScale.forGuestKhz(AMD_KHZ);
         assertEquals(3_308_735_742L, s.mul());
         assertEquals(-1, s.shift());
-        assertEquals(2_596_138_000L, s.toHz());
+        assertEquals(AMD_KHZ * 1000, s.toHz());
     }
 
     @Test
-    void clocksourceAt2596138kHz() {
-        Clocksource cs = Clocksource.forTscKhz(2_596_138);
+    void clocksourceOfTheRecordedAmdHost() {
+        Clocksource cs = Clocksource.forTscKhz(AMD_KHZ);
         assertEquals(6_462_374L, cs.mult());
         assertEquals(24, cs.shift());
     }
@@ -45,9 +46,9 @@ class KnownValuesTest {
 
     @Test
     void stepMeasuredOnThe618HostMatchesThePrediction() {
-        // facts §4: 51,923,809,132 cycles between two references at 2596138 kHz; the guest saw -1535 ns,
-        // raw - pvclock predicts -1536 ns.
-        assertEquals(-1536, Drift.forTscKhz(2_596_138).stepNs(51_923_809_132L));
+        // docs/kvm-clock.md, "Drift": 51,923,809,132 cycles between two references on that host; the guest saw
+        // -1535 ns, raw - pvclock predicts -1536 ns.
+        assertEquals(-1536, Drift.forTscKhz(AMD_KHZ).stepNs(51_923_809_132L));
     }
 
     @Test
@@ -63,7 +64,7 @@ class KnownValuesTest {
 
     @Test
     void thisHostFromTheFactsPageDriftsBackwards() {
-        Drift d = Drift.forTscKhz(2_596_138);
+        Drift d = Drift.forTscKhz(AMD_KHZ);
         assertEquals("-76.8", d.driftPpb().setScale(1, java.math.RoundingMode.HALF_EVEN).toPlainString());
         assertTrue(d.stepAfterSeconds(86_400) < 0);
     }
@@ -81,9 +82,9 @@ class KnownValuesTest {
 
     @Test
     void readAddsTheScaledDeltaToSystemTime() {
-        PvclockTimeInfo p = PvclockTimeInfo.of(2, 1_000, 5_000, TimeScale.forGuestKhz(2_596_138), 1);
-        // 2596138 cycles at 2596138 kHz is 1 ms; the truncated mul makes it 1 ns short at most.
-        long ns = p.read(1_000 + 2_596_138L) - 5_000;
+        PvclockTimeInfo p = PvclockTimeInfo.of(2, 1_000, 5_000, TimeScale.forGuestKhz(AMD_KHZ), 1);
+        // tsc_khz cycles at the recorded AMD host's tsc_khz is 1 ms; the truncated mul makes it 1 ns short at most.
+        long ns = p.read(1_000 + AMD_KHZ) - 5_000;
         assertTrue(ns == 999_999 || ns == 1_000_000, "1 ms of cycles read as " + ns + " ns");
     }
 
@@ -106,20 +107,20 @@ class KnownValuesTest {
     @Test
     void tscScalingRatioOneLeavesTheTscAlone() {
         for (TscScaling v : TscScaling.values()) {
-            long r = v.ratio(2_596_138, 2_596_138);
+            long r = v.ratio(AMD_KHZ, AMD_KHZ);
             assertEquals(v.defaultRatio(), r);
             assertEquals(123_456_789_012L, v.scale(123_456_789_012L, r));
         }
         assertEquals(1L << 47, TscScaling.VMX.ratio(1_000_000, 2_000_000));
-        assertTrue(TscScaling.needsScaling(2_000_000, 2_596_138, TscScaling.TOLERANCE_PPM));
-        assertTrue(!TscScaling.needsScaling(2_596_200, 2_596_138, TscScaling.TOLERANCE_PPM));
+        assertTrue(TscScaling.needsScaling(2_000_000, AMD_KHZ, TscScaling.TOLERANCE_PPM));
+        assertTrue(!TscScaling.needsScaling(AMD_KHZ + 62, AMD_KHZ, TscScaling.TOLERANCE_PPM));
     }
 
     @Test
     void unitsConvertExactly() {
-        assertEquals(2_596_138L, Units.nsToCycles(1_000_000, 2_596_138));
-        assertEquals(1_000_000L, Units.cyclesToNs(2_596_138, 2_596_138));
-        long kvm = Units.nsToCyclesKvm(1_000_000_000L, 2_596_138);
-        assertTrue(Math.abs(kvm - 2_596_138_000L) <= 2, "KVM's nsec_to_cycles gave " + kvm);
+        assertEquals(AMD_KHZ, Units.nsToCycles(1_000_000, AMD_KHZ));
+        assertEquals(1_000_000L, Units.cyclesToNs(AMD_KHZ, AMD_KHZ));
+        long kvm = Units.nsToCyclesKvm(1_000_000_000L, AMD_KHZ);
+        assertTrue(Math.abs(kvm - AMD_KHZ * 1000) <= 2, "KVM's nsec_to_cycles gave " + kvm);
     }
 }
