@@ -289,7 +289,7 @@ final class Kvm implements Hypervisor {
         clockVcpu();
         try (Arena arena = Arena.ofConfined()) {
             long raw0 = Native.clockGettime(arena, Native.CLOCK_MONOTONIC_RAW);
-            ClockData c = clockVm.getClock(arena);
+            ClockData c = clockVm.getClock();
             long raw1 = Native.clockGettime(arena, Native.CLOCK_MONOTONIC_RAW);
             if (!c.has(ClockData.HOST_TSC) || !c.has(ClockData.REALTIME)) {
                 throw new HvUnavailableException(String.format(

@@ -128,7 +128,31 @@ final class Native {
 
     /** ioctl with a pointer argument; returns the ioctl's non-negative result or throws HvException. */
     static int ioctl(Arena arena, String name, int fd, long request, MemorySegment arg) {
-        MemorySegment state = errnoSegment(arena);
+        return ioctl(errnoSegment(arena), name, fd, request, arg);
+    }
+
+    /**
+     * Per thread, one kvm_clock_data buffer and one errno segment for the clock ioctls, which a restore issues
+     * dozens of times inside the blackout: no arena to open and close per call.
+     */
+    static final class Scratch {
+        final MemorySegment clock;
+        final MemorySegment errno;
+
+        private Scratch(Arena arena) {
+            clock = arena.allocate(Layouts.KVM_CLOCK_DATA);
+            errno = arena.allocate(CAPTURE_LAYOUT);
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(() -> new Scratch(Arena.ofAuto()));
+
+    static Scratch scratch() {
+        return SCRATCH.get();
+    }
+
+    /** ioctl with a pointer argument and the errno segment given (see {@link Scratch}). */
+    static int ioctl(MemorySegment state, String name, int fd, long request, MemorySegment arg) {
         int r;
         long t0 = System.nanoTime();
         try {
