@@ -11,6 +11,8 @@ import io.kvmclock.demo.PhaseStats;
 import io.kvmclock.demo.TrialResult;
 import io.kvmclock.demo.Summary;
 import io.kvmclock.hv.Hypervisor;
+import io.kvmclock.peer.qemu.QemuProcess;
+import io.kvmclock.peer.qemu.Scenario;
 import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreMethods;
 import io.kvmclock.sim.SimHostConfig;
@@ -42,7 +44,10 @@ import picocli.CommandLine.Spec;
             "documented (KVM's documented TSC-offset algorithm, 2021 text), documented-v6 (the v6 series' rewrite:",
             "KVM_VCPU_TSC_SCALE, KVM_SET_CLOCK_GUEST, else KVM_SET_CLOCK(REALTIME), saying so), clock-guest",
             "(KVM_SET_CLOCK_GUEST, where the kernel has it), precise (ours: +-1 ns without CLOCK_GUEST).",
-            "Each method's notes (why it fell back, what it could not do as written) follow its numbers."
+            "Each method's notes (why it fell back, what it could not do as written) follow its numbers.",
+            "",
+            "On real KVM with qemu-system-x86_64 installed, real QEMU's stop/cont, live migration",
+            "and snapshot restore follow, measured inside its guest beside the qemu method (peer qemu)."
         },
         footer = {
             "",
@@ -50,6 +55,7 @@ import picocli.CommandLine.Spec;
             "  kvmclock demo",
             "  kvmclock demo --trials 200 --methods precise,documented,qemu --report /tmp/demo",
             "  kvmclock demo --backend sim --json",
+            "  kvmclock demo --no-qemu --methods precise,qemu",
             "  kvmclock demo --backend sim --sim-host clockguest --methods clock-guest,precise",
             "  kvmclock demo --backend sim --sim-host v6 --methods documented-v6,clock-guest,precise",
             "  kvmclock demo --backend sim --sim-host clockguest --sim-peer-khz 2995200 --trials 20"
@@ -94,6 +100,16 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
+    @Option(names = "--no-qemu", description = "Skip the real-QEMU rows (run where qemu-system-x86_64 is found and the backend is kvm).")
+    boolean noQemu;
+
+    @Option(names = "--qemu", paramLabel = "PATH", description = "QEMU for the real-QEMU rows (default: qemu-system-x86_64 on PATH).")
+    Path qemu;
+
+    @Option(names = "--qemu-trials", defaultValue = "10", paramLabel = "N",
+            description = "Trials per real-QEMU scenario (default ${DEFAULT-VALUE}, about 30 s here; `kvmclock peer qemu` for more).")
+    int qemuTrials;
+
     @Option(names = "--report", paramLabel = "DIR", description = "Write an HTML page with charts of each method's errors to DIR.")
     Path report;
 
@@ -107,6 +123,9 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         if (trials < 1 || trials > 100_000) {
             throw UserError.badInput("--trials " + trials + " is out of range: 1 to 100000");
+        }
+        if (qemuTrials < 1 || qemuTrials > 10_000) {
+            throw UserError.badInput("--qemu-trials " + qemuTrials + " is out of range: 1 to 10000");
         }
         long downtimeNs = Inputs.durationNs("--downtime", downtime, MAX_DOWNTIME_NS);
         if (simPeerKhz != null && simPeerKhz * 1000 > SimHostConfig.MAX_TSC_HZ) {
@@ -126,6 +145,7 @@ final class DemoCommand implements Callable<Integer> {
             err.println("kvmclock: " + opened.note());
         }
         DemoResult result;
+        PeerQemuOutput.Rows qemuRows;
         try (Hypervisor hv = opened.hypervisor()) {
             boolean tty = System.console() != null;
             DemoRunner.Progress progress = (m, i, n) -> {
@@ -150,21 +170,25 @@ final class DemoCommand implements Callable<Integer> {
                 err.print("\r" + " ".repeat(40) + "\r");
                 err.flush();
             }
+            qemuRows = realQemu(hv, err);
         }
         Path index = null;
         IOException unwritten = null;
         if (report != null) {
             try {
-                index = HtmlReport.write(report, result);
+                index = HtmlReport.write(report, result, PeerQemuOutput.html(report, qemuRows));
             } catch (IOException e) {
                 unwritten = e; // print what was measured first: a long run is never thrown away
             }
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            out.println(Json.write(toJson(result, index)));
+            ObjectNode root = toJson(result, index);
+            root.set("realQemu", PeerQemuOutput.toJson(qemuRows));
+            out.println(Json.write(root));
         } else {
             printText(out, result);
+            PeerQemuOutput.printText(out, qemuRows);
             if (index != null) {
                 out.println("report: " + index);
             }
@@ -176,6 +200,26 @@ final class DemoCommand implements Callable<Integer> {
         }
         boolean anyFailed = result.methods().stream().anyMatch(m -> m.failures() > 0 && m.name().equals("precise"));
         return anyFailed ? ExitCode.FAILURE : ExitCode.OK;
+    }
+
+    /** Real QEMU beside the re-implementations, where it can run; a QEMU failure costs only these rows. */
+    private PeerQemuOutput.Rows realQemu(Hypervisor hv, PrintWriter err) {
+        if (noQemu) {
+            return new PeerQemuOutput.Rows.NotRun("--no-qemu");
+        }
+        if (!hv.backend().equals("kvm")) {
+            return new PeerQemuOutput.Rows.NotRun("the " + hv.backend() + " backend: real QEMU needs real KVM");
+        }
+        if (qemu == null && QemuProcess.findOnPath().isEmpty()) {
+            return new PeerQemuOutput.Rows.NotRun(QemuProcess.BINARY + " is not on PATH (apt-get install qemu-system-x86)");
+        }
+        try {
+            return new PeerQemuOutput.Rows.Ran(PeerQemuCommand.runQemu(PeerQemuCommand.options(qemu),
+                    List.of(Scenario.values()), qemuTrials, PeerQemuCommand.DEFAULT_PAUSE, hv, err));
+        } catch (UserError e) {
+            err.println("kvmclock: real QEMU: " + e.getMessage());
+            return new PeerQemuOutput.Rows.NotRun("failed: " + e.getMessage());
+        }
     }
 
     static ObjectNode toJson(DemoResult r, Path index) {
@@ -235,7 +279,7 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static void summary(ObjectNode n, Summary s) {
+    static void summary(ObjectNode n, Summary s) {
         n.put("median", s.median()).put("p99", s.p99()).put("max", s.max());
     }
 

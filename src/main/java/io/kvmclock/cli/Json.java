@@ -21,6 +21,17 @@ final class Json {
         return node;
     }
 
+    /** The six fields of a pvclock_vcpu_time_info, as every command prints them (u64s unsigned). */
+    static ObjectNode putPvclock(ObjectNode node, io.kvmclock.time.PvclockTimeInfo p) {
+        node.put("version", p.version());
+        putUnsigned(node, "tscTimestamp", p.tscTimestamp());
+        putUnsigned(node, "systemTime", p.systemTime());
+        node.put("mul", p.mul());
+        node.put("shift", p.shift());
+        node.put("flags", p.flags());
+        return node;
+    }
+
     /** One line, for a protocol read line by line (live-update's two processes). */
     static String line(ObjectNode node) {
         try {

@@ -389,19 +389,23 @@ final class LiveUpdateCommand implements Callable<Integer> {
             child = p;
         }
 
+        /**
+         * The shutdown hook. It runs only while still registered, i.e. on a signal: the main thread removes it
+         * on every normal path. The main thread may be cleaning up at that moment (a Ctrl-C that killed the new
+         * process first ends its read), and the JVM halts once the hook returns, before the main thread could
+         * print its own error, so the hook always says what happened, after waiting for the clean-up.
+         */
         void interrupted() {
-            // Said even when the main thread cleaned up first (it saw the new process end): the JVM is stopping
-            // for the signal and may not get to print that thread's error.
             run();
             err.println("live-update: interrupted: stopped the new process, removed the guest memory"
                     + (dir.isPresent() ? " and the hand-over" : ""));
             err.flush();
         }
 
-        /** True when this call did the clean-up (false when it had been done already). */
-        synchronized boolean run() {
+        /** Stops the new process and removes the files, once: a second call returns at once. */
+        synchronized void run() {
             if (done) {
-                return false;
+                return;
             }
             done = true;
             if (child != null && child.isAlive()) {
@@ -427,7 +431,6 @@ final class LiveUpdateCommand implements Callable<Integer> {
                     err.println("live-update: could not remove " + dir.get() + ": " + Inputs.reason(e));
                 }
             }
-            return true;
         }
     }
 }

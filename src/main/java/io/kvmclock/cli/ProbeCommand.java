@@ -95,12 +95,7 @@ final class ProbeCommand implements Callable<Integer> {
             }
         }
         ObjectNode pv = root.putObject("pvclock");
-        pv.put("version", r.pvclock().version());
-        Json.putUnsigned(pv, "tscTimestamp", r.pvclock().tscTimestamp());
-        Json.putUnsigned(pv, "systemTime", r.pvclock().systemTime());
-        pv.put("mul", r.pvclock().mul());
-        pv.put("shift", r.pvclock().shift());
-        pv.put("flags", r.pvclock().flags());
+        Json.putPvclock(pv, r.pvclock());
         ObjectNode pred = root.putObject("predicted");
         pred.put("vcpuTscKhz", r.vcpuTscKhz());
         pred.put("mul", r.predicted().mul());

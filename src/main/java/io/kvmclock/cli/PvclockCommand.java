@@ -56,12 +56,7 @@ final class PvclockCommand implements Runnable {
             var out = spec.commandLine().getOut();
             if (json) {
                 ObjectNode root = Json.object();
-                root.put("version", p.version());
-                Json.putUnsigned(root, "tscTimestamp", p.tscTimestamp());
-                Json.putUnsigned(root, "systemTime", p.systemTime());
-                root.put("mul", p.mul());
-                root.put("shift", p.shift());
-                root.put("flags", p.flags());
+                Json.putPvclock(root, p);
                 root.put("tscStable", p.tscStable());
                 root.put("guestStopped", p.guestStopped());
                 root.put("tscHz", p.mul() == 0 ? null : p.scale().toHz());

@@ -244,12 +244,7 @@ final class StateCommand implements Runnable {
                     PvclockTimeInfo p = c.pvclock();
                     ObjectNode pn = n.putObject("pvclock");
                     pn.put("source", sourceName(c.source()));
-                    pn.put("version", p.version());
-                    Json.putUnsigned(pn, "tscTimestamp", p.tscTimestamp());
-                    Json.putUnsigned(pn, "systemTime", p.systemTime());
-                    pn.put("mul", p.mul());
-                    pn.put("shift", p.shift());
-                    pn.put("flags", p.flags());
+                    Json.putPvclock(pn, p);
                     ArrayNode pf = pn.putArray("flagNames");
                     pvclockFlagNames(p.flags()).forEach(pf::add);
                     pn.put("tscHz", p.scale().toHz());

@@ -23,6 +23,11 @@ public final class HtmlReport {
 
     /** Writes the report folder as a unit (AtomicFiles.writeFolder): all new files, or the old folder as it was. */
     public static Path write(Path dir, DemoResult r) throws IOException {
+        return write(dir, r, "");
+    }
+
+    /** The page with {@code extraHtml} (a section others render, e.g. the real-QEMU rows) after the methods' table. */
+    public static Path write(Path dir, DemoResult r, String extraHtml) throws IOException {
         List<ErrorChart.Row> kvm = new ArrayList<>();
         List<ErrorChart.Row> host = new ArrayList<>();
         for (MethodResult m : r.methods()) {
@@ -58,6 +63,7 @@ public final class HtmlReport {
                     .append("<td>").append(m.backwards()).append("</td><td>").append(m.failures()).append("</td></tr>\n");
         }
         h.append("</table>\n");
+        h.append(extraHtml);
         h.append("<h2>kvmclock consistency</h2><p>Restored pvclock minus saved pvclock at the first guest TSC after resume:"
                 + " 0 means the guest's kvmclock is still the same arithmetic function of its TSC.</p>\n")
                 .append("<img src='kvmclock-error.svg' alt='kvmclock error per method'>\n");

@@ -53,7 +53,7 @@ public final class DriftPredictor {
     public enum Direction {
         FORWARD, BACKWARD, NONE;
 
-        static Direction of(long step) {
+        public static Direction of(long step) {
             return step > 0 ? FORWARD : step < 0 ? BACKWARD : NONE;
         }
     }

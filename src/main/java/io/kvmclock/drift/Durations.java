@@ -79,4 +79,19 @@ public final class Durations {
         }
         return b.toString();
     }
+
+    /** A signed nanosecond count for people: 4502145 -> "4.50 ms", -1189 -> "-1.2 us", 60 -> "60 ns". */
+    public static String formatNs(long ns) {
+        double a = Math.abs((double) ns);
+        if (a >= 1e9) {
+            return String.format(Locale.ROOT, "%.3f s", ns / 1e9);
+        }
+        if (a >= 1e6) {
+            return String.format(Locale.ROOT, "%.2f ms", ns / 1e6);
+        }
+        if (a >= 1e3) {
+            return String.format(Locale.ROOT, "%.1f us", ns / 1e3);
+        }
+        return ns + " ns";
+    }
 }

@@ -37,4 +37,9 @@ public final class KvmHypervisor {
             return Optional.of(e.getMessage());
         }
     }
+
+    /** The loaded KVM vendor module (kvm_intel, kvm_amd, kvm_pvm) from /sys/module, or "unknown". */
+    public static String vendorModule() {
+        return HostProbe.loadedVendorModule();
+    }
 }

@@ -83,6 +83,11 @@ final class Native {
     private static final int SIG_BLOCK = 0;
     /** glibc's sigset_t is 1024 bits; the kernel's (what KVM_SET_SIGNAL_MASK takes) is its first 64. */
     private static final long SIGSET_BYTES = 128;
+    // process_vm_readv(pid, local iov, liovcnt, remote iov, riovcnt, flags): one copy, the target keeps running
+    private static final MethodHandle PROCESS_VM_READV = downcall("process_vm_readv",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
+    /** struct iovec: void *iov_base; size_t iov_len. */
+    private static final long IOVEC_SIZE = 16;
 
     /** struct utsname: six char[65] fields; release is the third. */
     private static final long UTSNAME_SIZE = 6 * 65;
@@ -419,5 +424,29 @@ final class Native {
             }
             return buf.getString(UTSNAME_RELEASE);
         }
+    }
+
+    /**
+     * process_vm_readv(2) of {@code local.byteSize()} bytes from {@code remote} in process {@code pid} into
+     * {@code local}: the bytes read (fewer when the range ends in an unmapped page), HvException otherwise.
+     */
+    static long processVmReadv(Arena arena, int pid, MemorySegment local, long remote) {
+        MemorySegment state = errnoSegment(arena);
+        MemorySegment liov = arena.allocate(IOVEC_SIZE, 8);
+        MemorySegment riov = arena.allocate(IOVEC_SIZE, 8);
+        liov.set(ADDRESS, 0, local);
+        liov.set(JAVA_LONG, 8, local.byteSize());
+        riov.set(JAVA_LONG, 0, remote);
+        riov.set(JAVA_LONG, 8, local.byteSize());
+        long r;
+        try {
+            r = (long) PROCESS_VM_READV.invokeExact(state, pid, liov, 1L, riov, 1L, 0L);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r < 0) {
+            throw new HvException("process_vm_readv", errno(state));
+        }
+        return r;
     }
 }

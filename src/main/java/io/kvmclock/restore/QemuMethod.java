@@ -10,7 +10,10 @@ import java.util.List;
 /**
  * QEMU (target/i386/kvm, hw/i386/kvm/clock.c): per vCPU KVM_SET_TSC_KHZ where the kernel can scale (else it
  * checks the rate is within 250 ppm), the saved IA32_TSC through KVM_SET_MSRS, then KVM_SET_CLOCK with the
- * saved clock and flags 0, and KVMCLOCK_CTRL on every vCPU. Guest time freezes across the blackout.
+ * saved clock and flags 0, and KVMCLOCK_CTRL on every vCPU. Guest time freezes across the blackout, from
+ * where the clock was saved: QEMU saves it at the stop, but when migrating a running guest reads it again at
+ * the device-state save after the final RAM pass (kvmclock_pre_save), so that pass still counts; measured
+ * against real QEMU 7.2 by `kvmclock peer qemu` (docs/qemu-peer.md).
  */
 public record QemuMethod() implements RestoreMethod {
     @Override

@@ -40,4 +40,9 @@ class ArchitectureTest {
     static final ArchRule backendsAreIndependent = noClasses().that().resideInAPackage("io.kvmclock.sim..")
             .should().dependOnClassesThat().resideInAPackage("io.kvmclock.kvm..")
             .allowEmptyShould(true);
+
+    @ArchTest
+    static final ArchRule realQemuUsesOnlyTheContract = noClasses().that().resideInAPackage("io.kvmclock.peer..")
+            .should().dependOnClassesThat().resideInAnyPackage("io.kvmclock.kvm..", "io.kvmclock.sim..", "io.kvmclock.cli..")
+            .because("the re-implementation beside real QEMU runs on io.kvmclock.hv, whichever backend the CLI opened");
 }
