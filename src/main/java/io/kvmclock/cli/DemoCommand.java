@@ -7,7 +7,9 @@ import io.kvmclock.demo.DemoRunner;
 import io.kvmclock.demo.GuestClockSeen;
 import io.kvmclock.demo.HtmlReport;
 import io.kvmclock.demo.MethodResult;
+import io.kvmclock.demo.PhaseStats;
 import io.kvmclock.demo.Summary;
+import io.kvmclock.demo.TrialResult;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.peer.qemu.QemuProcess;
 import io.kvmclock.peer.qemu.QemuReport;
@@ -267,6 +269,13 @@ final class DemoCommand implements Callable<Integer> {
             j.put("steppedBackwards", m.backwards());
             j.put("failures", m.failures());
             j.put("fallbacks", m.fallbacks());
+            j.put("budgetHits", m.budgetHits());
+            ArrayNode why = j.putArray("failureReasons");
+            m.trials().stream().filter(t -> !t.ok()).map(TrialResult::failure).distinct().limit(5).forEach(why::add);
+            ObjectNode b = j.putObject("breakdown");
+            summary(b.putObject("prepareNs"), Summary.of(m.prepareNs()));
+            phases(b.putArray("prepared"), m.preparedPhases());
+            phases(b.putArray("restore"), m.restorePhases());
             ArrayNode notes = j.putArray("notes");
             m.notes().forEach((note, n) -> notes.addObject().put("note", note).put("trials", n));
         }
@@ -274,6 +283,15 @@ final class DemoCommand implements Callable<Integer> {
             root.put("report", index.toString());
         }
         return root;
+    }
+
+    private static void phases(ArrayNode into, List<PhaseStats> phases) {
+        for (PhaseStats p : phases) {
+            ObjectNode n = into.addObject().put("name", p.name());
+            summary(n.putObject("calls"), p.calls());
+            summary(n.putObject("wallNs"), p.wallNs());
+            summary(n.putObject("kernelNs"), p.kernelNs());
+        }
     }
 
     static void summary(ObjectNode n, Summary s) {
@@ -302,14 +320,26 @@ final class DemoCommand implements Callable<Integer> {
             row(out, "restore (us)", Summary.of(m.restoreMicros()));
             if (m.name().equals("precise")) {
                 row(out, "SET_CLOCK rounds", Summary.of(m.rounds()));
+                row(out, "before blackout (us)", micros(Summary.of(m.prepareNs())));
+                StringBuilder b = new StringBuilder();
+                for (PhaseStats p : m.restorePhases()) {
+                    b.append(String.format("%s%s %,d ns (kernel %,d)", b.isEmpty() ? "" : ", ", p.name(),
+                            p.wallNs().median(), p.kernelNs().median()));
+                }
+                out.printf("  restore, median per phase: %s%n", b);
             }
-            out.printf("  within 1 ns: %.1f %%   stepped backwards: %d/%d   failed: %d%s%n", 100 * m.shareWithin(1),
+            out.printf("  within 1 ns: %.1f %%   stepped backwards: %d/%d   failed: %d%s%s%n", 100 * m.shareWithin(1),
                     m.backwards(), m.trials().size(), m.failures(),
-                    m.fallbacks() > 0 ? "   FELL BACK: " + m.fallbacks() : "");
+                    m.fallbacks() > 0 ? "   FELL BACK: " + m.fallbacks() : "",
+                    m.budgetHits() > 0 ? "   budget hit: " + m.budgetHits() : "");
             printNotes(out, m);
             out.println();
         }
         out.flush();
+    }
+
+    private static Summary micros(Summary ns) {
+        return new Summary(ns.median() / 1000, ns.p99() / 1000, ns.max() / 1000, ns.count());
     }
 
     static final int MAX_NOTES_SHOWN = 4;

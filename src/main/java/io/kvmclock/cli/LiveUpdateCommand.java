@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
@@ -85,8 +86,16 @@ final class LiveUpdateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON for scripts.")
     boolean json;
 
+    @Option(names = "--warm-up", defaultValue = "0", paramLabel = "N",
+            description = "Scratch live updates the new process runs before it reports ready (default ${DEFAULT-VALUE}: it prepares"
+                    + " the destination VM and rehearses the restore there instead; 100 was the old warm-up).")
+    int warmUp;
+
     @Option(names = "--take-over", hidden = true, paramLabel = "DIR")
     Path takeOver;
+
+    @Option(names = "--memory", hidden = true, paramLabel = "FILE")
+    Path takeOverMemory;
 
     @Spec
     CommandSpec spec;
@@ -97,12 +106,15 @@ final class LiveUpdateCommand implements Callable<Integer> {
     static final String GO = "go";
     /** The new process's word that it is about to run the guest: from then on there is no rolling back. */
     static final String COMMIT = "commit";
-    /** Live updates the new process runs on scratch VMs before it reports ready. */
-    static final int WARM_UP_UPDATES = 100;
+    /** Set by ./kvmclock to the ahead-of-time cache this JVM uses: the new process starts from it too. */
+    static final String AOT_CACHE_PROPERTY = "kvmclock.aotCache";
 
     @Override
     public Integer call() throws Exception {
         RestoreMethod m = restore.method(method);
+        if (warmUp < 0 || warmUp > 100_000) {
+            throw UserError.badInput("--warm-up " + warmUp + " is out of range: 0 to 100000");
+        }
         if (takeOver != null) {
             return takeOver(m);
         }
@@ -148,9 +160,9 @@ final class LiveUpdateCommand implements Callable<Integer> {
             throws IOException, InterruptedException {
         // As a VMM upgrade does it: the new process starts and warms up while the old one still runs the
         // guest; the blackout begins only when the new one is ready.
-        Process next = startNewProcess(dir, m);
+        Process next = startNewProcess(dir, memory, m);
         cleanup.child(next);
-        err.println("live-update: new process " + next.pid() + " started, warming up its restore path");
+        err.println("live-update: new process " + next.pid() + " started, preparing its VM and restore path");
         try (BufferedReader fromNext = next.inputReader(StandardCharsets.UTF_8);
              PrintWriter toNext = new PrintWriter(next.outputWriter(StandardCharsets.UTF_8), true)) {
             String ready = fromNext.readLine();
@@ -204,16 +216,22 @@ final class LiveUpdateCommand implements Callable<Integer> {
         return new Outcome(committed, p.pid(), report, failure.isEmpty() ? Optional.empty() : Optional.of(failure));
     }
 
-    private Process startNewProcess(Path dir, RestoreMethod m) throws IOException {
+    private Process startNewProcess(Path dir, Path memory, RestoreMethod m) throws IOException {
         String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName(), "live-update", "--take-over", dir.toString(),
-                "--method", m.name(), "--policy", restore.policy, "--precise-bound", Long.toString(restore.preciseBound)));
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
+        String aot = System.getProperty(AOT_CACHE_PROPERTY);
+        if (aot != null && Files.isRegularFile(Path.of(aot))) {
+            cmd.addAll(List.of("-XX:AOTCache=" + aot, "-D" + AOT_CACHE_PROPERTY + "=" + aot));
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "live-update",
+                "--take-over", dir.toString(), "--memory", memory.toString(), "--warm-up", Integer.toString(warmUp),
+                "--method", m.name()));
+        cmd.addAll(restore.asArguments());
         injectFault.ifPresent(f -> cmd.addAll(List.of("--inject-fault", f.name())));
         return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 
-    /** The new process: warm up, say ready, wait for the hand-over, restore, commit, resume, report on stdout. */
+    /** The new process: prepare, say ready, rehearse until the hand-over, restore, commit, resume, report on stdout. */
     private int takeOver(RestoreMethod m) throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         Fault fault = injectFault.orElse(null);
@@ -223,10 +241,32 @@ final class LiveUpdateCommand implements Callable<Integer> {
                             : FaultInjector.Call.KVM_SET_CLOCK, 1, new FaultInjector.Fault.Fails(Errno.EIO)))
                     : Optional.empty());
             Hypervisor hv = faults.wrap(real);
-            LiveUpdate.warmUp(hv, m, WARM_UP_UPDATES);
+            if (warmUp > 0) {
+                LiveUpdate.warmUp(hv, m, warmUp);
+            }
+            if (takeOverMemory == null) {
+                throw UserError.badInput("--take-over needs --memory FILE: the guest memory file the old process will use");
+            }
+            // As a VMM upgrade does it: the destination VM on the guest's memory, its vCPU and the method's
+            // preparation exist before the old process pauses the guest, and stay hot until it hands over.
+            Optional<DemoRunner.Prepared> prepared = m.preparesBeforeBlackout()
+                    ? Optional.of(LiveUpdate.prepareTakeOver(hv, takeOverMemory, m)) : Optional.empty();
             out.println(READY);
             out.flush();
-            String go = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+            // The hand-over (or the end of stdin, when the old process is gone) is read on its own thread, so that
+            // this one can keep rehearsing until it arrives.
+            CompletableFuture<String> handedOver = new CompletableFuture<>();
+            Thread reader = new Thread(() -> {
+                try {
+                    handedOver.complete(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine());
+                } catch (IOException e) {
+                    handedOver.complete(null);
+                }
+            }, "kvmclock-hand-over");
+            reader.setDaemon(true);
+            reader.start();
+            prepared.ifPresent(p -> LiveUpdate.rehearseUntil(p, m, handedOver::isDone));
+            String go = handedOver.join();
             if (!GO.equals(go)) {
                 // The old process ended (or was stopped) before it handed over: there is nothing to take over.
                 spec.commandLine().getErr().println("live-update (new process): the old process ended before it handed over;"
@@ -242,7 +282,7 @@ final class LiveUpdateCommand implements Callable<Integer> {
                     throw new UserError(ExitCode.FAILURE, "injected fault (--inject-fault handover): the new process refused the hand-over");
                 }
                 LiveUpdate.HandOver h = LiveUpdate.read(takeOver);
-                DemoRunner.Restored r = LiveUpdate.takeOver(hv, h, m, () -> {
+                Runnable commit = () -> {
                     if (fault == Fault.resume) {
                         throw new UserError(ExitCode.FAILURE, "injected fault (--inject-fault resume): the new process stopped"
                                 + " after the restore, before the guest ran");
@@ -252,13 +292,20 @@ final class LiveUpdateCommand implements Callable<Integer> {
                     }
                     out.println(COMMIT);
                     out.flush();
-                });
+                };
+                DemoRunner.Restored r = prepared.isPresent() ? LiveUpdate.takeOver(prepared.get(), h, m, commit)
+                        : LiveUpdate.takeOver(hv, h, m, commit);
                 ObjectNode res = root.putObject("result");
                 TrialResult t = r.result();
                 if (t.ok()) {
                     res.put("kvmclockErrorNs", t.kvmclockErrorNs()).put("tscErrorCycles", t.tscErrorCycles())
                             .put("hostTimeErrorNs", t.hostTimeErrorNs()).put("restoreMicros", t.restoreMicros())
-                            .put("steppedBackwards", t.steppedBackwards()).put("rounds", t.rounds()).put("fellBack", t.fellBack());
+                            .put("steppedBackwards", t.steppedBackwards()).put("rounds", t.rounds()).put("fellBack", t.fellBack())
+                            .put("prepareMicros", t.timing().prepareNs() / 1000).put("warmUpUpdates", warmUp)
+                            .put("aotCache", System.getProperty(AOT_CACHE_PROPERTY) != null);
+                    var phases = res.putArray("phases");
+                    t.timing().restore().forEach(p -> phases.addObject().put("name", p.name()).put("calls", p.calls())
+                            .put("wallNs", p.wallNs()).put("kernelNs", p.kernelNs()));
                 } else {
                     res.put("failure", t.failure());
                 }

@@ -1,8 +1,12 @@
 package io.kvmclock.cli;
 
+import io.kvmclock.drift.Durations;
+import io.kvmclock.restore.Budget;
 import io.kvmclock.restore.DowntimePolicy;
 import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreMethods;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Option;
 
@@ -16,6 +20,48 @@ final class RestoreOptions {
     @Option(names = "--precise-bound", defaultValue = "1", paramLabel = "NS",
             description = "The kvmclock error precise must reach, in ns (default ${DEFAULT-VALUE}); a looser bound takes fewer KVM_SET_CLOCK rounds.")
     long preciseBound;
+
+    @Option(names = "--budget", paramLabel = "D",
+            description = "The most time precise may spend on one restore, e.g. 200us, 1ms (default: no limit, only its round"
+                    + " limit); when it is spent precise fails, or with --best-effort keeps its best verified landing.")
+    String budget;
+
+    @Option(names = "--best-effort", description = "With --budget: at the budget keep the best landing precise verified and"
+            + " report its exact error, instead of failing.")
+    boolean bestEffort;
+
+    /** The time budget precise gets from --budget and --best-effort. */
+    Budget budget() {
+        if (budget == null) {
+            if (bestEffort) {
+                throw UserError.badInput("--best-effort needs --budget D: the time after which precise keeps its best landing");
+            }
+            return Budget.NONE;
+        }
+        long ns;
+        try {
+            ns = Durations.parseNs(budget);
+        } catch (IllegalArgumentException e) {
+            throw UserError.badInput("--budget " + e.getMessage());
+        }
+        if (ns <= 0) {
+            throw UserError.badInput("--budget " + budget + " must be longer than 0, e.g. 200us or 1ms");
+        }
+        return new Budget(ns, bestEffort);
+    }
+
+    /** These options as arguments, for a second process that must restore the same way (live-update). */
+    List<String> asArguments() {
+        List<String> a = new ArrayList<>(List.of("--policy", policy, "--precise-bound",
+                Long.toString(preciseBound)));
+        if (budget != null) {
+            a.addAll(List.of("--budget", budget));
+        }
+        if (bestEffort) {
+            a.add("--best-effort");
+        }
+        return a;
+    }
 
     DowntimePolicy policy() {
         return switch (policy.toLowerCase(Locale.ROOT)) {
@@ -32,7 +78,7 @@ final class RestoreOptions {
             throw UserError.badInput("--precise-bound " + preciseBound + " is out of range: 1 to 1000000 ns");
         }
         try {
-            return RestoreMethods.byName(name.trim(), p, preciseBound);
+            return RestoreMethods.byName(name.trim(), p, preciseBound, budget());
         } catch (IllegalArgumentException e) {
             throw UserError.badInput(e.getMessage());
         }

@@ -1,6 +1,7 @@
 package io.kvmclock.demo;
 
 import io.kvmclock.guest.ClockGuest;
+import io.kvmclock.hv.Boost;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.Hypervisor;
@@ -21,6 +22,7 @@ import io.kvmclock.state.ClockState;
 import io.kvmclock.time.PvclockTimeInfo;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Live-updates the clock guest {@code trials} times with each method, each time into a fresh VM, and
@@ -113,6 +115,17 @@ public final class DemoRunner {
     private record Outcome(ClockGuest guest, TrialResult result) {}
 
     private Outcome trial(ClockGuest src, RestoreMethod m, Hypervisor from, Hypervisor hv) {
+        // As a VMM does: for a method that prepares, the destination VM, its vCPU and the preparation exist before
+        // the source pauses. The others create them after the pause (their vCPUs may need the saved state first).
+        Optional<Prepared> p = m.preparesBeforeBlackout() ? Optional.of(prepare(hv, m, VmConfig.defaults())) : Optional.empty();
+        // The blackout, from the capture to the guest's first reading after resume, runs at real-time priority
+        // for every method alike, as a VMM runs it.
+        try (Boost boost = hv.boostCurrentThread()) {
+            return blackout(src, m, from, hv, p);
+        }
+    }
+
+    private Outcome blackout(ClockGuest src, RestoreMethod m, Hypervisor from, Hypervisor hv, Optional<Prepared> p) {
         long tLast = src.readTsc();
         PvclockTimeInfo before = src.readPvclock();
         long kLast = before.read(tLast);
@@ -122,15 +135,41 @@ public final class DemoRunner {
         if (downtimeNs > 0) {
             hv.elapse(downtimeNs);
         }
-        Vm vm = hv.createVm(VmConfig.defaults());
-        ClockGuest dst = ClockGuest.resume(vm, createVcpu(hv, vm, m, saved), image);
-        Restored r = restoreAndMeasure(hv, m, saved, kLast, dst);
-        if (!r.result().ok()) {
+        RestoreTarget target;
+        if (p.isPresent()) {
+            target = p.get().target();
+        } else {
+            Vm vm = hv.createVm(VmConfig.defaults());
+            target = new RestoreTarget(hv, vm, List.of(createVcpu(hv, vm, m, saved)));
+        }
+        ClockGuest dst = ClockGuest.resume(target.vm(), target.vcpus().getFirst(), image);
+        Restored r = restoreAndMeasure(target, m, saved, kLast, dst, () -> { });
+        TrialResult result = p.map(pp -> r.result().withPreparation(pp.ns(), pp.target().prepared().phases())).orElse(r.result());
+        if (!result.ok()) {
             dst.vm().close();
-            return new Outcome(src, r.result());
+            return new Outcome(src, result);
         }
         src.vm().close();
-        return new Outcome(dst, r.result());
+        return new Outcome(dst, result);
+    }
+
+    /** A destination made ready before the blackout, and how long that took. */
+    public record Prepared(RestoreTarget target, long ns) {}
+
+    /**
+     * Creates the destination VM and its vCPU 0 and lets {@code m} prepare on it: what a VMM does before the
+     * source pauses. Shared by the demo and the cross-process live update.
+     */
+    public static Prepared prepare(Hypervisor hv, RestoreMethod m, VmConfig config) {
+        long w0 = hv.stopwatchNs();
+        Vm vm = hv.createVm(config);
+        try {
+            RestoreTarget t = m.prepare(new RestoreTarget(hv, vm, List.of(vm.createVcpu(0))));
+            return new Prepared(t, hv.stopwatchNs() - w0);
+        } catch (RuntimeException e) {
+            vm.close();
+            throw e;
+        }
     }
 
     /** The destination's vCPU 0, created after what {@code m} does to the VM before its vCPUs exist. */
@@ -157,17 +196,23 @@ public final class DemoRunner {
      */
     public static Restored restoreAndMeasure(Hypervisor hv, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst,
                                              Runnable beforeResume) {
-        RestoreTarget target = new RestoreTarget(hv, dst.vm(), List.of(dst.vcpu()));
-        long w0 = hv.monotonicRawNs();
+        return restoreAndMeasure(new RestoreTarget(hv, dst.vm(), List.of(dst.vcpu())), m, saved, kLast, dst, beforeResume);
+    }
+
+    /** As above into a target the method may have prepared before the blackout. */
+    public static Restored restoreAndMeasure(RestoreTarget target, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst,
+                                             Runnable beforeResume) {
+        Hypervisor hv = target.hypervisor();
+        long w0 = hv.stopwatchNs();
         RestoreReport report;
         try {
             report = m.restore(target, saved);
         } catch (UnsupportedMethodException e) {
             return new Restored(TrialResult.failed("unsupported: " + e.getMessage(), 0), null);
         } catch (RestoreFailedException | HvException e) {
-            return new Restored(TrialResult.failed(e.getMessage(), (hv.monotonicRawNs() - w0) / 1000), null);
+            return new Restored(TrialResult.failed(e.getMessage(), (hv.stopwatchNs() - w0) / 1000), null);
         }
-        long micros = (hv.monotonicRawNs() - w0) / 1000;
+        long micros = (hv.stopwatchNs() - w0) / 1000;
         // What the TSC policy calls for, fixed at the instant the restore returned (no vCPU has run yet).
         ClockData atRestore = dst.vm().getClock();
         if (atRestore.clock() - kLast < 0) {
@@ -197,6 +242,6 @@ public final class DemoRunner {
         long reference = saved.clock().clock() + (now.realtime() - saved.clock().realtime());
         long c = guestNow - reference;
         return new Restored(new TrialResult(a, b, c, micros, backwards, report.rounds(), report.fellBack(), rate.scaled(), null,
-                report.notes()), report);
+                report.notes(), report.budgetHit(), new TrialResult.Timing(0, List.of(), report.phases())), report);
     }
 }

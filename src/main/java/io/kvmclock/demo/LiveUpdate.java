@@ -2,6 +2,7 @@ package io.kvmclock.demo;
 
 import io.kvmclock.files.AtomicFiles;
 import io.kvmclock.guest.ClockGuest;
+import io.kvmclock.hv.Boost;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.Vm;
@@ -42,6 +43,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -255,6 +257,51 @@ public final class LiveUpdate {
             return Long.parseUnsignedLong(v);
         } catch (NumberFormatException e) {
             throw new HandOverException(HandOverException.Reason.BAD_NUMBER, HANDOFF + ": " + key + " is not an unsigned decimal");
+        }
+    }
+
+    /**
+     * The new VMM's side before the blackout: a VM on the guest's memory file (the same shared pages the old
+     * process runs the guest on), its vCPU, and the method's preparation.
+     */
+    public static DemoRunner.Prepared prepareTakeOver(Hypervisor hv, Path memoryFile, RestoreMethod method) {
+        return DemoRunner.prepare(hv, method, new VmConfig(VmConfig.DEFAULT_MEMORY, Optional.of(memoryFile)));
+    }
+
+    /**
+     * The new VMM's side while it waits for the hand-over: rehearses on the prepared destination until
+     * {@code handedOver} says the old process has paused the guest, so that the restore then runs on hot code
+     * and caches rather than after a sleep.
+     */
+    public static void rehearseUntil(DemoRunner.Prepared prepared, RestoreMethod method, BooleanSupplier handedOver) {
+        while (!handedOver.getAsBoolean()) {
+            method.rehearse(prepared.target());
+            Thread.onSpinWait();
+        }
+    }
+
+    /**
+     * As {@link #takeOver(Hypervisor, HandOver, RestoreMethod, Runnable)} into a destination prepared before the
+     * blackout on the memory file the hand-over names; the blackout's restore runs at real-time priority.
+     */
+    public static DemoRunner.Restored takeOver(DemoRunner.Prepared prepared, HandOver h, RestoreMethod method, Runnable commit)
+            throws HandOverException {
+        Vm vm = prepared.target().vm();
+        try {
+            if (h.memoryBytes() != vm.memory().size()) {
+                throw new HandOverException(HandOverException.Reason.BAD_MEMORY_FILE, HANDOFF + " says the guest has "
+                        + h.memoryBytes() + " bytes of memory, the prepared VM " + vm.memory().size()
+                        + ": not the hand-over this process was prepared for");
+            }
+            DemoRunner.Restored r;
+            try (Boost boost = prepared.target().hypervisor().boostCurrentThread()) {
+                ClockGuest guest = ClockGuest.resume(vm, prepared.target().vcpus().getFirst(), h.cpu());
+                r = DemoRunner.restoreAndMeasure(prepared.target(), method, h.saved(), h.lastKvmclockNs(), guest, commit);
+            }
+            return new DemoRunner.Restored(r.result().withPreparation(prepared.ns(), prepared.target().prepared().phases()),
+                    r.report());
+        } finally {
+            vm.close();
         }
     }
 

@@ -55,6 +55,26 @@ public record MethodResult(String name, String summary, DowntimePolicy kvmclockP
         return ok().stream().mapToLong(TrialResult::rounds).toArray();
     }
 
+    /** Trials where the method stopped at its time budget (precise --budget) rather than at its bound. */
+    public long budgetHits() {
+        return trials.stream().filter(TrialResult::budgetHit).count();
+    }
+
+    /** Time before the blackout per successful trial (new VM, vCPU, the method's preparation), in ns. */
+    public long[] prepareNs() {
+        return ok().stream().mapToLong(t -> t.timing().prepareNs()).toArray();
+    }
+
+    /** The restore's phases over the successful trials. */
+    public List<PhaseStats> restorePhases() {
+        return PhaseStats.of(ok().stream().map(t -> t.timing().restore()).toList());
+    }
+
+    /** The method's own preparation before the blackout, phase by phase, over the successful trials. */
+    public List<PhaseStats> preparedPhases() {
+        return PhaseStats.of(ok().stream().map(t -> t.timing().prepared()).toList());
+    }
+
     /** Each distinct note the method's restores made, with how many trials made it, in first-seen order. */
     public Map<String, Long> notes() {
         Map<String, Long> counts = new LinkedHashMap<>();

@@ -159,6 +159,21 @@ public final class FaultInjector {
         }
 
         @Override
+        public long stopwatchNs() {
+            return d.stopwatchNs();
+        }
+
+        @Override
+        public long ioctlNanos() {
+            return d.ioctlNanos();
+        }
+
+        @Override
+        public Boost boostCurrentThread() {
+            return d.boostCurrentThread();
+        }
+
+        @Override
         public void close() {
             d.close();
         }
@@ -317,6 +332,12 @@ public final class FaultInjector {
         public VcpuExit run() {
             perform(Call.KVM_RUN);
             return d.run();
+        }
+
+        @Override
+        public void serveRequests() {
+            perform(Call.KVM_RUN);
+            d.serveRequests();
         }
 
         @Override

@@ -35,11 +35,35 @@ public interface Hypervisor extends AutoCloseable {
     HostClocks readHostClocks();
 
     /**
-     * CLOCK_MONOTONIC_RAW alone, for timing operations: a backend should answer without a KVM ioctl, which on
-     * a nested host costs microseconds and would be counted in what is timed.
+     * CLOCK_MONOTONIC_RAW alone: a backend should answer without a KVM ioctl, which on a nested host costs
+     * microseconds and would be counted in what is timed.
      */
     default long monotonicRawNs() {
         return readHostClocks().monotonicRawNs();
+    }
+
+    /**
+     * A monotonic clock for timing operations, in ns (its origin means nothing): as cheap as the backend can
+     * make it, since restores bracket single ioctls with it. The real backend uses System.nanoTime (an
+     * intrinsic: no native call, fast even where the caller still runs in the interpreter); the model its
+     * time line.
+     */
+    default long stopwatchNs() {
+        return monotonicRawNs();
+    }
+
+    /**
+     * The ns the calling thread has spent inside the backend's KVM ioctls so far (a running total): the
+     * kernel's share of what is timed, as against the caller's own code. The model counts the latencies it
+     * charges to its time line.
+     */
+    default long ioctlNanos() {
+        return 0;
+    }
+
+    /** Real-time priority for the calling thread until the handle is closed; {@link Boost#NONE} by default. */
+    default Boost boostCurrentThread() {
+        return Boost.NONE;
     }
 
     @Override

@@ -50,6 +50,14 @@ public interface Vcpu extends AutoCloseable {
 
     void restoreCpuState(CpuState state);
 
+    /**
+     * KVM_RUN with a signal pending: KVM serves the vCPU's pending requests as vcpu_enter_guest does (a master
+     * clock update its creation or a TSC write filed, a clock update that writes the guest's pvclock) and
+     * returns EINTR before entering the guest (kvm_vcpu_exit_request), so the guest runs no instruction.
+     * A VMM does this before the blackout so that the first real entry takes no new master clock reference.
+     */
+    void serveRequests();
+
     /** KVM_RUN until the next exit. */
     VcpuExit run();
 

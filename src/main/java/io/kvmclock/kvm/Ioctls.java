@@ -73,6 +73,8 @@ final class Ioctls {
     static final long KVM_SET_MSRS = iow(0x89, Layouts.KVM_MSRS);
     // vCPU fd, KVM_CAP_EXT_CPUID
     static final long KVM_SET_CPUID2 = iow(0x90, Layouts.KVM_CPUID2);
+    // vCPU fd: the signal mask KVM_RUN runs with (struct kvm_signal_mask: u32 len, then len bytes); NULL clears it
+    static final long KVM_SET_SIGNAL_MASK = ioc(IOC_WRITE, KVMIO, 0x8b, 4);
     // vCPU fd with KVM_CAP_TSC_CONTROL; VM fd with KVM_CAP_VM_TSC_CONTROL, before any vCPU exists
     static final long KVM_SET_TSC_KHZ = io(0xa2);
     // vCPU fd with KVM_CAP_GET_TSC_KHZ; VM fd with KVM_CAP_VM_TSC_CONTROL
@@ -107,6 +109,7 @@ final class Ioctls {
 
     static final int KVM_EXIT_IO = 2;
     static final int KVM_EXIT_HLT = 5;
+    static final int KVM_EXIT_INTR = 10;
     static final int KVM_EXIT_FAIL_ENTRY = 9;
     static final int KVM_EXIT_INTERNAL_ERROR = 17;
     static final int KVM_EXIT_IO_OUT = 1;

@@ -3,6 +3,7 @@ package io.kvmclock.kvm;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
+import io.kvmclock.hv.Boost;
 import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.Errno;
@@ -243,12 +244,47 @@ final class Kvm implements Hypervisor {
         return Optional.of(HostProfile.scalingFormat(HostProbe.cpuinfo("vendor_id")));
     }
 
+    /** A low real-time priority: above every SCHED_OTHER process, below the kernel's own real-time threads. */
+    private static final int BLACKOUT_PRIORITY = 10;
+
+    @Override
+    public Boost boostCurrentThread() {
+        checkOpen();
+        if (Native.schedPolicy() != Native.SCHED_OTHER || !Native.setSchedPolicy(Native.SCHED_FIFO | Native.SCHED_RESET_ON_FORK, BLACKOUT_PRIORITY)) {
+            return Boost.NONE; // already real-time (nothing to undo), or not permitted
+        }
+        return new Boost() {
+            private boolean open = true;
+
+            @Override
+            public boolean granted() {
+                return true;
+            }
+
+            @Override
+            public void close() {
+                if (open) {
+                    open = false;
+                    Native.setSchedPolicy(Native.SCHED_OTHER, 0);
+                }
+            }
+        };
+    }
+
+    @Override
+    public long ioctlNanos() {
+        return Native.ioctlNanos();
+    }
+
+    @Override
+    public long stopwatchNs() {
+        return System.nanoTime();
+    }
+
     @Override
     public long monotonicRawNs() {
         checkOpen();
-        try (Arena arena = Arena.ofConfined()) {
-            return Native.clockGettime(arena, Native.CLOCK_MONOTONIC_RAW);
-        }
+        return Native.monotonicRawNs();
     }
 
     @Override
@@ -257,7 +293,7 @@ final class Kvm implements Hypervisor {
         clockVcpu();
         try (Arena arena = Arena.ofConfined()) {
             long raw0 = Native.clockGettime(arena, Native.CLOCK_MONOTONIC_RAW);
-            ClockData c = clockVm.getClock(arena);
+            ClockData c = clockVm.getClock();
             long raw1 = Native.clockGettime(arena, Native.CLOCK_MONOTONIC_RAW);
             if (!c.has(ClockData.HOST_TSC) || !c.has(ClockData.REALTIME)) {
                 throw new HvUnavailableException(String.format(

@@ -14,6 +14,7 @@ import io.kvmclock.hv.VcpuExit;
 import io.kvmclock.time.PvclockTimeInfo;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * A vCPU fd and its kvm_run mapping. On creation it gets the host's supported CPUID, which includes KVM's
@@ -270,6 +271,34 @@ final class KvmVcpu implements Vcpu {
             MemorySegment regs = arena.allocate(Layouts.KVM_REGS);
             MemorySegment.copy(MemorySegment.ofArray(state.regs()), 0, regs, 0, regs.byteSize());
             Native.ioctl(arena, "KVM_SET_REGS", fd, Ioctls.KVM_SET_REGS, regs);
+        }
+    }
+
+    @Override
+    public void serveRequests() {
+        checkOpen();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment mask = arena.allocate(4 + 8, 8);
+            mask.set(JAVA_INT, 0, 8);
+            mask.set(ValueLayout.JAVA_LONG_UNALIGNED, 4, Native.blockKickAndMaskWithout(arena));
+            Native.ioctl(arena, "KVM_SET_SIGNAL_MASK", fd, Ioctls.KVM_SET_SIGNAL_MASK, mask);
+            boolean entered = false;
+            try {
+                Native.raiseKick(arena);
+                Native.ioctl(arena, "KVM_RUN", fd, Ioctls.KVM_RUN, 0);
+                entered = true;
+            } catch (HvException e) {
+                if (!e.is(Errno.EINTR)) {
+                    throw e;
+                }
+            } finally {
+                Native.ioctl(arena, "KVM_SET_SIGNAL_MASK", fd, Ioctls.KVM_SET_SIGNAL_MASK, MemorySegment.NULL);
+                Native.takeKick(arena);
+            }
+            if (entered || run.get(JAVA_INT, Layouts.RUN_EXIT_REASON) != Ioctls.KVM_EXIT_INTR) {
+                throw new IllegalStateException("KVM_RUN with a signal pending entered the guest (exit reason "
+                        + run.get(JAVA_INT, Layouts.RUN_EXIT_REASON) + "): this kernel does not stop before entry");
+            }
         }
     }
 

@@ -106,15 +106,11 @@ final class KvmVm implements Vm {
 
     @Override
     public ClockData getClock() {
-        try (Arena arena = Arena.ofConfined()) {
-            return getClock(arena);
-        }
-    }
-
-    ClockData getClock(Arena arena) {
         checkOpen();
-        MemorySegment d = arena.allocate(Layouts.KVM_CLOCK_DATA);
-        Native.ioctl(arena, "KVM_GET_CLOCK", fd, Ioctls.KVM_GET_CLOCK, d);
+        Native.Scratch x = Native.scratch();
+        MemorySegment d = x.clock;
+        d.fill((byte) 0);
+        Native.ioctl(x.errno, "KVM_GET_CLOCK", fd, Ioctls.KVM_GET_CLOCK, d);
         return new ClockData(d.get(JAVA_LONG, Layouts.CLOCK_CLOCK), d.get(JAVA_INT, Layouts.CLOCK_FLAGS),
                 d.get(JAVA_LONG, Layouts.CLOCK_REALTIME), d.get(JAVA_LONG, Layouts.CLOCK_HOST_TSC));
     }
@@ -122,14 +118,14 @@ final class KvmVm implements Vm {
     @Override
     public void setClock(ClockData data) {
         checkOpen();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment d = arena.allocate(Layouts.KVM_CLOCK_DATA);
-            d.set(JAVA_LONG, Layouts.CLOCK_CLOCK, data.clock());
-            d.set(JAVA_INT, Layouts.CLOCK_FLAGS, data.flags());
-            d.set(JAVA_LONG, Layouts.CLOCK_REALTIME, data.realtime());
-            d.set(JAVA_LONG, Layouts.CLOCK_HOST_TSC, data.hostTsc());
-            Native.ioctl(arena, "KVM_SET_CLOCK", fd, Ioctls.KVM_SET_CLOCK, d);
-        }
+        Native.Scratch x = Native.scratch();
+        MemorySegment d = x.clock;
+        d.fill((byte) 0); // the pads must be zero
+        d.set(JAVA_LONG, Layouts.CLOCK_CLOCK, data.clock());
+        d.set(JAVA_INT, Layouts.CLOCK_FLAGS, data.flags());
+        d.set(JAVA_LONG, Layouts.CLOCK_REALTIME, data.realtime());
+        d.set(JAVA_LONG, Layouts.CLOCK_HOST_TSC, data.hostTsc());
+        Native.ioctl(x.errno, "KVM_SET_CLOCK", fd, Ioctls.KVM_SET_CLOCK, d);
     }
 
     @Override

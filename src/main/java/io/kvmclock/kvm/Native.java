@@ -66,6 +66,23 @@ final class Native {
     private static final MethodHandle CLOCK_GETTIME = downcall("clock_gettime",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle UNAME = downcall("uname", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle PTHREAD_SIGMASK = downcall("pthread_sigmask",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle GETPID = downcall("getpid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle GETTID = downcall("gettid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle TGKILL = downcall("tgkill", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle SIGTIMEDWAIT = downcall("sigtimedwait",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+
+    /**
+     * The real-time signal the binding sends its own thread so that a KVM_RUN returns before entering the guest
+     * (SIGRTMAX - 4; the JVM uses no real-time signal). It stays blocked in the thread, so no handler ever runs:
+     * it is only ever pending inside KVM_RUN, then taken back with sigtimedwait.
+     */
+    static final int KICK_SIGNAL = 60;
+    private static final int SIG_BLOCK = 0;
+    /** glibc's sigset_t is 1024 bits; the kernel's (what KVM_SET_SIGNAL_MASK takes) is its first 64. */
+    private static final long SIGSET_BYTES = 128;
     // process_vm_readv(pid, local iov, liovcnt, remote iov, riovcnt, flags): one copy, the target keeps running
     private static final MethodHandle PROCESS_VM_READV = downcall("process_vm_readv",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
@@ -104,14 +121,51 @@ final class Native {
         throw new IllegalStateException(t);
     }
 
+    /**
+     * Per thread, the ns spent inside ioctl(2) downcalls: the kernel's share of an operation, as against the
+     * Java around it (struct packing, arenas, the project's own logic). Read through Hypervisor.ioctlNanos.
+     */
+    private static final ThreadLocal<long[]> IOCTL_NANOS = ThreadLocal.withInitial(() -> new long[1]);
+
+    static long ioctlNanos() {
+        return IOCTL_NANOS.get()[0];
+    }
+
     /** ioctl with a pointer argument; returns the ioctl's non-negative result or throws HvException. */
     static int ioctl(Arena arena, String name, int fd, long request, MemorySegment arg) {
-        MemorySegment state = errnoSegment(arena);
+        return ioctl(errnoSegment(arena), name, fd, request, arg);
+    }
+
+    /**
+     * Per thread, one kvm_clock_data buffer and one errno segment for the clock ioctls, which a restore issues
+     * dozens of times inside the blackout: no arena to open and close per call.
+     */
+    static final class Scratch {
+        final MemorySegment clock;
+        final MemorySegment errno;
+
+        private Scratch(Arena arena) {
+            clock = arena.allocate(Layouts.KVM_CLOCK_DATA);
+            errno = arena.allocate(CAPTURE_LAYOUT);
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(() -> new Scratch(Arena.ofAuto()));
+
+    static Scratch scratch() {
+        return SCRATCH.get();
+    }
+
+    /** ioctl with a pointer argument and the errno segment given (see {@link Scratch}). */
+    static int ioctl(MemorySegment state, String name, int fd, long request, MemorySegment arg) {
         int r;
+        long t0 = System.nanoTime();
         try {
             r = (int) IOCTL_PTR.invokeExact(state, fd, request, arg);
         } catch (Throwable t) {
             throw rethrow(t);
+        } finally {
+            IOCTL_NANOS.get()[0] += System.nanoTime() - t0;
         }
         if (r == -1) {
             throw new HvException(name, errno(state));
@@ -123,10 +177,13 @@ final class Native {
     static int ioctl(Arena arena, String name, int fd, long request, long arg) {
         MemorySegment state = errnoSegment(arena);
         int r;
+        long t0 = System.nanoTime();
         try {
             r = (int) IOCTL_LONG.invokeExact(state, fd, request, arg);
         } catch (Throwable t) {
             throw rethrow(t);
+        } finally {
+            IOCTL_NANOS.get()[0] += System.nanoTime() - t0;
         }
         if (r == -1) {
             throw new HvException(name, errno(state));
@@ -220,6 +277,28 @@ final class Native {
         }
     }
 
+    private static final MethodHandle CLOCK_GETTIME_PLAIN = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("clock_gettime").orElseThrow(), FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    private static final ThreadLocal<MemorySegment> TIMESPEC = ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(16, 8));
+
+    /**
+     * CLOCK_MONOTONIC_RAW in ns for timing: no arena and no errno capture (the vDSO call cannot fail for this
+     * clock), so it costs tens of ns and can bracket single ioctls.
+     */
+    static long monotonicRawNs() {
+        MemorySegment ts = TIMESPEC.get();
+        int r;
+        try {
+            r = (int) CLOCK_GETTIME_PLAIN.invokeExact(CLOCK_MONOTONIC_RAW, ts);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0) {
+            throw new HvException("clock_gettime", 22);
+        }
+        return ts.get(JAVA_LONG, 0) * 1_000_000_000L + ts.get(JAVA_LONG, 8);
+    }
+
     /** clock_gettime(2) in ns, the timespec in the caller's arena. */
     static long clockGettime(Arena arena, int clock) {
         MemorySegment state = errnoSegment(arena);
@@ -234,6 +313,99 @@ final class Native {
             throw new HvException("clock_gettime", errno(state));
         }
         return ts.get(JAVA_LONG, 0) * 1_000_000_000L + ts.get(JAVA_LONG, 8);
+    }
+
+    /**
+     * Blocks {@link #KICK_SIGNAL} in the calling thread and returns the thread's signal mask as the kernel's
+     * 64-bit sigset, with the kick signal cleared: the mask a vCPU should run with to see the kick.
+     */
+    static long blockKickAndMaskWithout(Arena arena) {
+        MemorySegment set = arena.allocate(SIGSET_BYTES, 8);
+        set.set(JAVA_LONG, 0, 1L << (KICK_SIGNAL - 1));
+        MemorySegment old = arena.allocate(SIGSET_BYTES, 8);
+        int r;
+        try {
+            r = (int) PTHREAD_SIGMASK.invokeExact(errnoSegment(arena), SIG_BLOCK, set, old);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0) {
+            throw new HvException("pthread_sigmask", r);
+        }
+        return old.get(JAVA_LONG, 0) & ~(1L << (KICK_SIGNAL - 1));
+    }
+
+    /** Makes {@link #KICK_SIGNAL} pending on the calling thread (tgkill to itself; blocked, so not delivered). */
+    static void raiseKick(Arena arena) {
+        MemorySegment state = errnoSegment(arena);
+        int r;
+        try {
+            int pid = (int) GETPID.invokeExact(state);
+            int tid = (int) GETTID.invokeExact(state);
+            r = (int) TGKILL.invokeExact(state, pid, tid, KICK_SIGNAL);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        if (r != 0) {
+            throw new HvException("tgkill", errno(state));
+        }
+    }
+
+    /** Takes a pending {@link #KICK_SIGNAL} off the calling thread without waiting; false when none was pending. */
+    static boolean takeKick(Arena arena) {
+        MemorySegment state = errnoSegment(arena);
+        MemorySegment set = arena.allocate(SIGSET_BYTES, 8);
+        set.set(JAVA_LONG, 0, 1L << (KICK_SIGNAL - 1));
+        MemorySegment zero = arena.allocate(16, 8);
+        int r;
+        try {
+            r = (int) SIGTIMEDWAIT.invokeExact(state, set, MemorySegment.NULL, zero);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        return r == KICK_SIGNAL;
+    }
+
+    private static final MethodHandle SCHED_SETSCHEDULER = downcall("sched_setscheduler",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle SCHED_GETSCHEDULER = downcall("sched_getscheduler",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    static final int SCHED_OTHER = 0;
+    static final int SCHED_FIFO = 1;
+    /** Threads and processes the boosted thread creates start at SCHED_OTHER, not real-time. */
+    static final int SCHED_RESET_ON_FORK = 0x40000000;
+
+    /** The calling thread's scheduling policy (sched_getscheduler(0)). */
+    static int schedPolicy() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = errnoSegment(arena);
+            int r;
+            try {
+                r = (int) SCHED_GETSCHEDULER.invokeExact(state, 0);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            if (r < 0) {
+                throw new HvException("sched_getscheduler", errno(state));
+            }
+            return r;
+        }
+    }
+
+    /** sched_setscheduler(0, policy, {priority}) for the calling thread; false when not permitted. */
+    static boolean setSchedPolicy(int policy, int priority) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = errnoSegment(arena);
+            MemorySegment param = arena.allocate(JAVA_INT);
+            param.set(JAVA_INT, 0, priority);
+            int r;
+            try {
+                r = (int) SCHED_SETSCHEDULER.invokeExact(state, 0, policy, param);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            return r == 0;
+        }
     }
 
     /** uname(2)'s release field: the running kernel. */

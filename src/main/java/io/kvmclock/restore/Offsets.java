@@ -33,10 +33,12 @@ final class Offsets {
                     + " TSC offsets cannot be planned");
         }
         boolean wrote = false;
+        boolean known = t.prepared().knows(t.vcpus().size());
         for (int i = 0; i < t.vcpus().size(); i++) {
             long offset = plan.offsetFor(saved, i, now, rateOf(t, saved, i));
             Vcpu v = t.vcpus().get(i);
-            if (v.getTscOffset() != offset) {
+            long current = known ? t.prepared().tscOffsets().get(i) : v.getTscOffset();
+            if (current != offset) {
                 v.setTscOffset(offset);
                 wrote = true;
                 if (verify && v.getTscOffset() != offset) {
@@ -56,11 +58,16 @@ final class Offsets {
      * reading taken after that (with TSC_STABLE when the master clock is on).
      */
     static ClockData engageMasterClock(RestoreTarget t, ClockState saved) {
+        return engageMasterClock(t, saved.clock().clock());
+    }
+
+    /** As {@link #engageMasterClock(RestoreTarget, ClockState)}, setting {@code clock} where it must set one. */
+    static ClockData engageMasterClock(RestoreTarget t, long clock) {
         ClockData now = t.vm().getClock();
         if (now.has(ClockData.TSC_STABLE)) {
             return now;
         }
-        t.vm().setClock(new ClockData(saved.clock().clock(), 0, 0, 0));
+        t.vm().setClock(new ClockData(clock, 0, 0, 0));
         return t.vm().getClock();
     }
 
@@ -76,10 +83,12 @@ final class Offsets {
      */
     static boolean matchRates(RestoreTarget t, ClockState saved) {
         boolean scaled = false;
+        boolean known = t.prepared().knows(t.vcpus().size());
         for (int i = 0; i < t.vcpus().size(); i++) {
             Vcpu v = t.vcpus().get(i);
             long want = saved.vcpus().get(i).tscKhz();
-            if (v.getTscKhz() != want) {
+            long has = known ? t.prepared().tscKhz().get(i) : v.getTscKhz();
+            if (has != want) {
                 try {
                     v.setTscKhz(want);
                 } catch (HvException e) {

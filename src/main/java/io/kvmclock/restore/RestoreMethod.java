@@ -31,6 +31,32 @@ public sealed interface RestoreMethod
     }
 
     /**
+     * What this method does on the destination before the blackout, while the source still runs: the new VM and
+     * its vCPUs exist, the guest's CPU state and clock state are not there yet. Returns the target with what
+     * it prepared. The peers do nothing here: their VMMs do everything after the pause.
+     */
+    default RestoreTarget prepare(RestoreTarget target) {
+        return target;
+    }
+
+    /**
+     * One rehearsal on a prepared destination while the source still runs: a restore of the destination's own
+     * clock into itself, which keeps the restore path hot (compiled, in cache) until the hand-over. Nothing for
+     * methods that prepare nothing.
+     */
+    default void rehearse(RestoreTarget prepared) {
+    }
+
+    /**
+     * Whether the method prepares its destination before the blackout ({@link #prepare}): the caller then
+     * creates the destination's vCPUs before the source pauses; otherwise after, once {@link #beforeVcpus}
+     * has the saved state.
+     */
+    default boolean preparesBeforeBlackout() {
+        return false;
+    }
+
+    /**
      * What the method does to the destination VM before its vCPUs are created (the v6 algorithm's VM-scope
      * KVM_SET_TSC_KHZ); nothing by default. The caller then creates the vCPUs and calls {@link #restore}.
      */

@@ -26,9 +26,14 @@ public final class RestoreMethods {
 
     /** As {@link #byName(String, DowntimePolicy)}, with the bound precise must reach, in ns. */
     public static RestoreMethod byName(String name, DowntimePolicy policy, long preciseBoundNs) {
+        return byName(name, policy, preciseBoundNs, Budget.NONE);
+    }
+
+    /** As {@link #byName(String, DowntimePolicy, long)}, with the time precise may spend on one restore. */
+    public static RestoreMethod byName(String name, DowntimePolicy policy, long preciseBoundNs, Budget preciseBudget) {
         return switch (name) {
             case "clock-guest" -> new ClockGuestMethod(policy);
-            case "precise" -> new PreciseMethod(policy, preciseBoundNs, PreciseMethod.DEFAULT_MAX_ROUNDS);
+            case "precise" -> new PreciseMethod(policy, preciseBoundNs, PreciseMethod.DEFAULT_MAX_ROUNDS, preciseBudget);
             default -> all().stream().filter(m -> m.name().equals(name)).findFirst()
                     .orElseThrow(() -> new IllegalArgumentException("no restore method '" + name + "': choose from "
                             + all().stream().map(RestoreMethod::name).collect(Collectors.joining(", "))));

@@ -89,7 +89,7 @@ final class ClockGuestProgram {
             }
             case WRMSR -> {
                 vcpu.writeSystemTime(ClockGuestAbi.PVCLOCK_GPA | 1);
-                vcpu.serveRequests();
+                vcpu.serveRequestsAtEntry();
                 return rdtscAndOutLow();
             }
             case RDTSC -> {

@@ -139,6 +139,24 @@ public final class SimHypervisor implements Hypervisor {
     }
 
     void latency(String call) {
-        host.world.advance(host.world.draw(host.config.latency().of(call)));
+        charge(host.config.latency().of(call));
+    }
+
+    /** Advances the time line by a draw of {@code d}, counted as time spent in the (modelled) kernel. */
+    void charge(Distribution d) {
+        charge(host.world.draw(d));
+    }
+
+    /** Advances the time line by {@code ns}, counted as time spent in the (modelled) kernel. */
+    void charge(long ns) {
+        chargedNs += ns;
+        host.world.advance(ns);
+    }
+
+    private long chargedNs;
+
+    @Override
+    public long ioctlNanos() {
+        return chargedNs;
     }
 }

@@ -130,7 +130,7 @@ public final class SimVcpu implements Vcpu {
     }
 
     /** vcpu_enter_guest's request handling, in its order. */
-    void serveRequests() {
+    void serveRequestsAtEntry() {
         if (seenMasterclockEpoch != vm.masterclockUpdateEpoch) {
             seenMasterclockEpoch = vm.masterclockUpdateEpoch;
             requestMasterclockUpdate = true;
@@ -412,25 +412,41 @@ public final class SimVcpu implements Vcpu {
         guest.restore(state);
     }
 
-    /** KVM_RUN: serve the requests at entry, then run the clock guest to its next exit. */
-    @Override
-    public VcpuExit run() {
+    private void checkOpenForRun() {
         if (closed || vm.isClosed()) {
             throw new HvException("KVM_RUN", Errno.EBADF.number(), "the vCPU or its VM is closed");
         }
-        // vcpu_enter_guest serves the clock requests (a new master clock reference, kvm_guest_time_update)
-        // before the rest of the entry path, so the guest's first RDTSC comes strictly after the reference it
-        // was written with. The fitted KVM_RUN round trip is split at a uniformly drawn point: the part before
-        // the guest runs, the rest on the way back to user space. A fixed split would put the guest's RDTSC a
-        // fixed number of cycles after the reference for each of the few fitted latencies, and so fix the
-        // sub-nanosecond phase of the pvclock's truncation there, which on hardware is random (docs/model.md,
-        // "The lean").
+    }
+
+    /** KVM_RUN with a signal pending: the requests are served, the guest does not run. */
+    @Override
+    public void serveRequests() {
+        checkOpenForRun();
         long entry = vm.host.world.draw(vm.host.config.latency().vcpuEntry());
-        serveRequests();
+        serveRequestsAtEntry();
+        vm.hv.charge(entry);
+    }
+
+    /**
+     * KVM_RUN: serve the requests at entry, then run the clock guest to its next exit.
+     *
+     * <p>vcpu_enter_guest serves the clock requests (a new master clock reference, kvm_guest_time_update)
+     * before the rest of the entry path, so the guest's first RDTSC comes strictly after the reference it was
+     * written with. The fitted KVM_RUN round trip is split at a uniformly drawn point: the part before the
+     * guest runs, the rest on the way back to user space. A fixed split would put the guest's RDTSC a fixed
+     * number of cycles after the reference for each of the few fitted latencies, and so fix the
+     * sub-nanosecond phase of the pvclock's truncation there, which on hardware is random (docs/model.md,
+     * "The lean").
+     */
+    @Override
+    public VcpuExit run() {
+        checkOpenForRun();
+        long entry = vm.host.world.draw(vm.host.config.latency().vcpuEntry());
+        serveRequestsAtEntry();
         long beforeGuest = vm.host.world.draw(new Distribution.Uniform(entry / 2, entry / 2));
-        vm.host.world.advance(beforeGuest);
+        vm.hv.charge(beforeGuest);
         VcpuExit exit = guest.run();
-        vm.host.world.advance(entry - beforeGuest);
+        vm.hv.charge(entry - beforeGuest);
         return exit;
     }
 

@@ -285,7 +285,7 @@ public final class SimVm implements Vm {
         setClockCalls++;
         if (data.has(ClockData.REALTIME)) {
             Latency l = host.config.latency();
-            host.world.advance(host.world.draw(setClockCalls == 1 ? l.firstSetClockGap() : l.setClockGap()));
+            hv.charge(setClockCalls == 1 ? l.firstSetClockGap() : l.setClockGap());
             long nowReal = host.realtimeNs();
             if (Long.compareUnsigned(nowReal, data.realtime()) > 0) {
                 clock += nowReal - data.realtime();

@@ -86,4 +86,22 @@ public class ClockIoctlBench {
     public HostClocks readHostClocks() {
         return hv.readHostClocks();
     }
+
+    /** The timestamp every phase of a restore is bracketed by (two per phase). */
+    @Benchmark
+    public long stopwatchNs() {
+        return hv.stopwatchNs();
+    }
+
+    /** CLOCK_MONOTONIC_RAW through the binding (a downcall without arena or errno capture). */
+    @Benchmark
+    public long monotonicRawNs() {
+        return hv.monotonicRawNs();
+    }
+
+    /** KVM_RUN with a signal pending on a vCPU with nothing to serve: the floor of Vcpu.serveRequests. */
+    @Benchmark
+    public void serveRequests() {
+        vcpu.serveRequests();
+    }
 }

@@ -122,4 +122,39 @@ class DemoCommandTest {
         assertTrue(r.out().contains("SET_CLOCK rounds"), r.out());
         assertTrue(r.out().indexOf("documented") < r.out().indexOf("precise  "), r.out());
     }
+
+    @Test
+    void budgetHitsAndTheBreakdownAreInTheJson() {
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvmintel", "--trials", "3", "--methods", "precise",
+                "--budget", "1ns", "--best-effort", "--json");
+        assertEquals(ExitCode.OK, r.exitCode(), r.err());
+        var precise = r.json().get("methods").get(0);
+        assertEquals(3, precise.get("budgetHits").asInt(), precise.toString());
+        var restore = precise.get("breakdown").get("restore");
+        boolean hasSet = false;
+        for (var p : restore) {
+            hasSet |= p.get("name").asText().equals("set") && p.get("calls").get("median").asLong() == 1;
+            assertTrue(p.get("kernelNs").get("max").asLong() <= p.get("wallNs").get("max").asLong(), p.toString());
+        }
+        assertTrue(hasSet, restore.toString());
+        assertTrue(precise.get("breakdown").get("prepareNs").get("median").asLong() > 0, precise.toString());
+    }
+
+    @Test
+    void withoutBestEffortTheBudgetFailsPrecise() {
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvmintel", "--trials", "2", "--methods", "precise",
+                "--budget", "1ns", "--json");
+        assertEquals(ExitCode.FAILURE, r.exitCode(), r.out());
+        assertEquals(2, r.json().get("methods").get(0).get("failures").asInt());
+    }
+
+    @Test
+    void aBadBudgetIsBadInput() {
+        CliRun bad = CliRun.of("demo", "--backend", "sim", "--budget", "5parsecs");
+        assertEquals(ExitCode.BAD_INPUT, bad.exitCode());
+        assertTrue(bad.errLine().contains("--budget") && bad.errLine().contains("5parsecs"), bad.err());
+        CliRun alone = CliRun.of("demo", "--backend", "sim", "--best-effort");
+        assertEquals(ExitCode.BAD_INPUT, alone.exitCode());
+        assertTrue(alone.errLine().contains("--budget"), alone.err());
+    }
 }

@@ -40,6 +40,7 @@ class IoctlsTest {
         is(0xC008AE88L, Ioctls.KVM_GET_MSRS, "KVM_GET_MSRS");
         is(0x4008AE89L, Ioctls.KVM_SET_MSRS, "KVM_SET_MSRS");
         is(0x4008AE90L, Ioctls.KVM_SET_CPUID2, "KVM_SET_CPUID2");
+        is(0x4004AE8BL, Ioctls.KVM_SET_SIGNAL_MASK, "KVM_SET_SIGNAL_MASK");
     }
 
     @Test

@@ -163,6 +163,7 @@ class SimVersusKvmTest {
      * may add a second nanosecond in rare trials, never more), median 0 and without a lean either way; the model once
      * leaned +0.7 ns by letting the guest read at the very instant of that re-reference.
      */
+    @Tag("kvm")
     @Test
     void firstReadingAfterAPreciseRestoreIsWithinOneNanosecondOnBoth() {
         SimHostConfig thisHost;
