@@ -67,8 +67,10 @@ class InspectCommandTest {
             long age = v.get("referenceAgeCycles").asLong();
             long pending = v.get("pendingStepNs").asLong();
             assertEquals(DriftPredictor.stepNs(khz, age), pending, "drift's exact step for the reported age");
-            assertEquals(BigDecimal.valueOf(age).divide(BigDecimal.valueOf(khz * 1000), 9, RoundingMode.HALF_EVEN),
-                    v.get("referenceAgeSeconds").decimalValue());
+            // the same number to the ns: JSON drops a trailing zero, so compare values, not BigDecimal scales
+            BigDecimal ageSeconds = BigDecimal.valueOf(age).divide(BigDecimal.valueOf(khz * 1000), 9, RoundingMode.HALF_EVEN);
+            assertEquals(0, ageSeconds.compareTo(v.get("referenceAgeSeconds").decimalValue()),
+                    ageSeconds + " vs " + v.get("referenceAgeSeconds"));
 
             // now KVM takes a new reference in the child: the guest steps by drift over the real cycle count,
             // and that is inspect's step plus drift over the few cycles between the inspection and the refresh
