@@ -13,10 +13,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Looks at a running VM from outside: finds its vCPUs' pvclocks in guest RAM (or re-validates where they were
@@ -217,8 +219,14 @@ public final class Inspector {
                                 Optional<PvclockScanner.Stats> stats) {
         List<VcpuClock> out = new ArrayList<>();
         List<VmProcess.Vcpu> ids = p.vcpus().stream().sorted(Comparator.comparingInt(VmProcess.Vcpu::id)).toList();
+        // A process can hold more than one VM (each with its vcpu:0): numbers already given are not given again,
+        // so every vCPU of a process has its own label (Prometheus refuses duplicate label sets).
+        Set<Integer> used = new HashSet<>();
         for (int i = 0; i < found.size(); i++) {
             int vcpu = i < ids.size() ? ids.get(i).id() : i;
+            while (!used.add(vcpu)) {
+                vcpu++;
+            }
             TscOffset offset = debugfs.tscOffset(p.pid(), p.vmFds(), vcpu, host);
             out.add(clock(vcpu, found.get(i), offset, hostTsc));
         }
