@@ -201,8 +201,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         out.flush();
         if (unwritten != null) {
-            throw new UserError(ExitCode.FAILURE, "the results are above, but the report could not be written to " + report
-                    + ": " + Inputs.reason(unwritten) + " (the folder was left as it was)", unwritten);
+            throw Inputs.unwritten("report", report, unwritten, " (the folder was left as it was)");
         }
         boolean anyFailed = result.methods().stream().anyMatch(m -> m.failures() > 0 && m.name().equals("precise"));
         return anyFailed ? ExitCode.FAILURE : ExitCode.OK;

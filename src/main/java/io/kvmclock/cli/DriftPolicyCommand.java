@@ -204,8 +204,7 @@ final class DriftPolicyCommand implements Callable<Integer> {
         try {
             AtomicFiles.write(chart, StepChart.svg(new ArrayList<>(freqs), Math.min(span, MAX_SPAN_NS / Inputs.NS_PER_S), budget));
         } catch (IOException e) {
-            throw new UserError(ExitCode.FAILURE, "the results are above, but the chart could not be written to " + chart
-                    + ": " + Inputs.reason(e), e);
+            throw Inputs.unwritten("chart", chart, e, "");
         }
         err.println("kvmclock: wrote " + chart);
         err.flush();

@@ -109,6 +109,15 @@ final class Inputs {
                 + reason(e) + "; choose a writable folder", e);
     }
 
+    /**
+     * The error for an output that failed after the results were printed: they are kept (above), the write is
+     * what failed (exit 1). {@code what} names the output, e.g. "report" or "chart".
+     */
+    static UserError unwritten(String what, Path where, IOException e, String after) {
+        return new UserError(ExitCode.FAILURE, "the results are above, but the " + what + " could not be written to "
+                + where + ": " + reason(e) + after, e);
+    }
+
     /** Why an I/O call failed, in words: the errno text, never a bare path or a temp file's name. */
     static String reason(IOException e) {
         return switch (e) {

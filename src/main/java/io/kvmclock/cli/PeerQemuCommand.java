@@ -119,8 +119,7 @@ final class PeerQemuCommand implements Callable<Integer> {
         }
         out.flush();
         if (unwritten != null) {
-            throw new UserError(ExitCode.FAILURE, "the results are above, but the report could not be written to " + report
-                    + ": " + Inputs.reason(unwritten) + " (the folder was left as it was)", unwritten);
+            throw Inputs.unwritten("report", report, unwritten, " (the folder was left as it was)");
         }
         return ExitCode.OK;
     }

@@ -93,8 +93,7 @@ final class SimulateCommand implements Callable<Integer> {
                 Files.createDirectories(reportDir);
                 AtomicFiles.write(page, SimReport.html(r));
             } catch (IOException e) {
-                throw new UserError(ExitCode.FAILURE, "the results are above, but the report could not be written to "
-                        + page + ": " + Inputs.reason(e), e);
+                throw Inputs.unwritten("report", page, e, "");
             }
             err.println("report: " + page);
         }
