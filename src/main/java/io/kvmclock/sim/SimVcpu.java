@@ -212,10 +212,14 @@ public final class SimVcpu implements Vcpu {
     // ---- vCPU ioctls ----
 
     private void enter(String call) {
+        checkOpen(call);
+        vm.hv.latency(call);
+    }
+
+    private void checkOpen(String call) {
         if (closed || vm.isClosed()) {
             throw new HvException(call, Errno.EBADF.number(), "the vCPU or its VM is closed");
         }
-        vm.hv.latency(call);
     }
 
     @Override
@@ -412,16 +416,10 @@ public final class SimVcpu implements Vcpu {
         guest.restore(state);
     }
 
-    private void checkOpenForRun() {
-        if (closed || vm.isClosed()) {
-            throw new HvException("KVM_RUN", Errno.EBADF.number(), "the vCPU or its VM is closed");
-        }
-    }
-
     /** KVM_RUN with a signal pending: the requests are served, the guest does not run. */
     @Override
     public void serveRequests() {
-        checkOpenForRun();
+        checkOpen("KVM_RUN");
         long entry = vm.host.world.draw(vm.host.config.latency().vcpuEntry());
         serveRequestsAtEntry();
         vm.hv.charge(entry);
@@ -440,7 +438,7 @@ public final class SimVcpu implements Vcpu {
      */
     @Override
     public VcpuExit run() {
-        checkOpenForRun();
+        checkOpen("KVM_RUN");
         long entry = vm.host.world.draw(vm.host.config.latency().vcpuEntry());
         serveRequestsAtEntry();
         long beforeGuest = vm.host.world.draw(new Distribution.Uniform(entry / 2, entry / 2));
