@@ -146,6 +146,10 @@ final class LiveUpdateCommand implements Callable<Integer> {
             try (Hypervisor hv = Backends.open()) {
                 return update(hv, m, dir, memory, runNs, cleanup, err);
             }
+        } catch (Exception e) {
+            // printed here, while the hook is registered: a Ctrl-C that lands after the hook is removed
+            // would end the JVM before picocli's handler printed it, and the user would see nothing
+            return Main.failed(e, spec.root().commandLine().getParseResult(), err);
         } finally {
             cleanup.run();
             try {

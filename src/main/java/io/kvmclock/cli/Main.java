@@ -67,23 +67,29 @@ public final class Main implements Runnable {
             err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
             return ExitCode.BAD_INPUT;
         });
-        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            boolean verbose = parsed.matchedOption("--verbose") != null
-                    || (parsed.subcommand() != null && hasVerbose(parsed));
-            int code = switch (ex) {
-                case UserError u -> u.exitCode();
-                case HvUnavailableException u -> ExitCode.ENVIRONMENT;
-                case HvException h -> ExitCode.FAILURE;
-                default -> ExitCode.FAILURE;
-            };
-            String msg = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
-            err.println("kvmclock: " + Inputs.printable(msg));
-            if (verbose) {
-                ex.printStackTrace(err);
-            }
-            return code;
-        });
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> failed(ex, parsed, err));
         return cl.execute(args);
+    }
+
+    /**
+     * Prints a command's failure as one line (with its trace under --verbose) and gives its exit code. A
+     * command that must print before it lets go of a shutdown hook (live-update) calls this itself.
+     */
+    static int failed(Exception ex, CommandLine.ParseResult parsed, PrintWriter err) {
+        boolean verbose = parsed.matchedOption("--verbose") != null || (parsed.subcommand() != null && hasVerbose(parsed));
+        int code = switch (ex) {
+            case UserError u -> u.exitCode();
+            case HvUnavailableException u -> ExitCode.ENVIRONMENT;
+            case HvException h -> ExitCode.FAILURE;
+            default -> ExitCode.FAILURE;
+        };
+        String msg = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
+        err.println("kvmclock: " + Inputs.printable(msg));
+        if (verbose) {
+            ex.printStackTrace(err);
+        }
+        err.flush();
+        return code;
     }
 
     private static boolean hasVerbose(CommandLine.ParseResult parsed) {
