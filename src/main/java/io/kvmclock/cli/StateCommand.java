@@ -13,9 +13,9 @@ import io.kvmclock.state.ScaleReading;
 import io.kvmclock.state.StateFile;
 import io.kvmclock.state.StateFormat;
 import io.kvmclock.state.StateFormatException;
-import io.kvmclock.state.TscRatio;
 import io.kvmclock.state.VcpuClockState;
 import io.kvmclock.time.PvclockTimeInfo;
+import io.kvmclock.time.TscRate;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
@@ -226,11 +226,11 @@ final class StateCommand implements Runnable {
             n.put("tscKhz", v.tscKhz());
             ObjectNode sc = n.putObject("scaling");
             switch (v.scaling()) {
-                case TscRatio.None none -> sc.put("kind", "none").putNull("ratio").putNull("fracBits");
-                case TscRatio.Hardware h -> {
+                case TscRate.Unscaled none -> sc.put("kind", "none").putNull("ratio").putNull("fracBits");
+                case TscRate.Scaled h -> {
                     sc.put("kind", h.scaling().name().toLowerCase(Locale.ROOT));
                     Json.putUnsigned(sc, "ratio", h.ratio());
-                    sc.put("fracBits", h.fracBits());
+                    sc.put("fracBits", h.scaling().fracBits());
                 }
             }
             switch (v.kernelScale()) {
@@ -310,12 +310,12 @@ final class StateCommand implements Runnable {
             String kind;
             String ratio;
             switch (v.scaling()) {
-                case TscRatio.None n -> {
+                case TscRate.Unscaled n -> {
                     kind = "none";
                     ratio = "-";
                 }
-                case TscRatio.Hardware h -> {
-                    kind = h.scaling().name() + " (" + h.fracBits() + " frac bits)";
+                case TscRate.Scaled h -> {
+                    kind = h.scaling().name() + " (" + h.scaling().fracBits() + " frac bits)";
                     ratio = String.format("0x%x", h.ratio());
                 }
             }
