@@ -17,7 +17,6 @@ public final class SimVm implements Vm {
     static final long KVMCLOCK_SYNC_PERIOD_NS = 300_000_000_000L;
     /** arch/x86/include/asm/kvm_host.h: KVM_MAX_VCPU_IDS = KVM_MAX_VCPUS * KVM_VCPU_ID_RATIO (4). */
     static final int KVM_VCPU_ID_RATIO = 4;
-    static final int VALID_CLOCK_FLAGS = ClockData.TSC_STABLE | ClockData.REALTIME | ClockData.HOST_TSC;
 
     final SimHypervisor hv;
     final SimHost host;
@@ -273,9 +272,9 @@ public final class SimVm implements Vm {
     @Override
     public void setClock(ClockData data) {
         enter("KVM_SET_CLOCK");
-        if ((data.flags() & ~VALID_CLOCK_FLAGS) != 0) {
+        if ((data.flags() & ~ClockData.VALID_FLAGS) != 0) {
             throw new HvException("KVM_SET_CLOCK", Errno.EINVAL.number(),
-                    "flags 0x" + Integer.toHexString(data.flags()) + " outside 0x" + Integer.toHexString(VALID_CLOCK_FLAGS));
+                    "flags 0x" + Integer.toHexString(data.flags()) + " outside 0x" + Integer.toHexString(ClockData.VALID_FLAGS));
         }
         startPvclockUpdate();
         pvclockUpdateVmGtodCopy();
