@@ -40,25 +40,18 @@ class TscRateTest {
     }
 
     @Test
-    void scaledOnVmxIsKvmScaleTscWith48FractionalBits() {
-        long guestKhz = 1_500_000;
-        TscRate r = TscRate.of(Optional.of(TscScaling.VMX), guestKhz, AMD_KHZ);
-        long ratio = kernelRatio(48, guestKhz, AMD_KHZ);
-        assertEquals(new TscRate.Scaled(TscScaling.VMX, ratio), r);
-        assertTrue(r.scaled());
-        for (long tsc : HOST_TSCS) {
-            assertEquals(kernelScale(tsc, ratio, 48), r.scale(tsc), "host TSC " + Long.toUnsignedString(tsc));
-        }
-    }
-
-    @Test
-    void scaledOnSvmIsKvmScaleTscWith32FractionalBits() {
-        long guestKhz = 3_700_000;
-        TscRate r = TscRate.of(Optional.of(TscScaling.SVM), guestKhz, AMD_KHZ);
-        long ratio = kernelRatio(32, guestKhz, AMD_KHZ);
-        assertEquals(new TscRate.Scaled(TscScaling.SVM, ratio), r);
-        for (long tsc : HOST_TSCS) {
-            assertEquals(kernelScale(tsc, ratio, 32), r.scale(tsc), "host TSC " + Long.toUnsignedString(tsc));
+    void scaledIsKvmScaleTscWithTheHardwaresFractionalBits() {
+        // VMX: 48 fractional bits, a guest slower than the host; SVM: 32, a guest faster than the host
+        record Case(TscScaling hw, int fracBits, long guestKhz) {}
+        for (Case c : new Case[] {new Case(TscScaling.VMX, 48, 1_500_000), new Case(TscScaling.SVM, 32, 3_700_000)}) {
+            TscRate r = TscRate.of(Optional.of(c.hw()), c.guestKhz(), AMD_KHZ);
+            long ratio = kernelRatio(c.fracBits(), c.guestKhz(), AMD_KHZ);
+            assertEquals(new TscRate.Scaled(c.hw(), ratio), r);
+            assertTrue(r.scaled());
+            for (long tsc : HOST_TSCS) {
+                assertEquals(kernelScale(tsc, ratio, c.fracBits()), r.scale(tsc),
+                        c.hw() + " at host TSC " + Long.toUnsignedString(tsc));
+            }
         }
     }
 
