@@ -13,13 +13,10 @@ import io.kvmclock.restore.RestoreFailedException;
 import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreReport;
 import io.kvmclock.restore.RestoreTarget;
-import io.kvmclock.restore.Saved;
-import io.kvmclock.restore.TscPlan;
 import io.kvmclock.restore.UnsupportedMethodException;
 import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
 import io.kvmclock.time.PvclockTimeInfo;
-import io.kvmclock.time.TscRate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -225,23 +222,9 @@ public final class DemoRunner {
         }
         beforeResume.run();
 
-        long tFirst = dst.readTsc();
-        PvclockTimeInfo after = dst.readPvclock();
-        PvclockTimeInfo savedPv = Saved.pvclock(saved, 0);
-        long a = after.read(tFirst) - savedPv.read(tFirst);
-        boolean backwards = after.read(tFirst) - kLast < 0;
-
-        // The guest TSC as KVM runs it on this host (kvm_read_l1_tsc): scaled where the guest's rate is not the host's.
-        TscRate rate = TscRate.of(hv.tscScaling(), dst.vcpu().getTscKhz(), hv.host().tscKhz());
-        long offset = dst.vcpu().getTscOffset();
-        boolean continues = saved.placementOn(hv.host(), hv::readHostClocks).kind().isLiveUpdate();
-        long b = offset - new TscPlan(m.tscPolicy(), continues).offsetFor(saved, 0, atRestore, rate);
-
-        ClockData now = dst.vm().getClock();
-        long guestNow = after.read(rate.scale(now.hostTsc()) + offset);
-        long reference = saved.clock().clock() + (now.realtime() - saved.clock().realtime());
-        long c = guestNow - reference;
-        return new Restored(new TrialResult(a, b, c, micros, backwards, report.rounds(), report.fellBack(), rate.scaled(), null,
+        RestoreMeasurement.Readout o = RestoreMeasurement.measure(hv, m.tscPolicy(), saved, kLast, atRestore, dst);
+        return new Restored(new TrialResult(o.kvmclockErrorNs(), o.tscErrorCycles(), o.hostTimeErrorNs(), micros,
+                o.steppedBackwards(), report.rounds(), report.fellBack(), o.tscScaled(), null,
                 report.notes(), report.budgetHit(), new TrialResult.Timing(0, List.of(), report.phases())), report);
     }
 }
