@@ -5,11 +5,11 @@ import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.restore.DowntimePolicy;
 import io.kvmclock.restore.Saved;
-import io.kvmclock.restore.TscRate;
 import io.kvmclock.state.ClockState;
 import io.kvmclock.state.Placement;
 import io.kvmclock.state.VcpuClockState;
 import io.kvmclock.time.PvclockTimeInfo;
+import io.kvmclock.time.TscRate;
 import io.kvmclock.time.Units;
 
 /**
@@ -70,7 +70,7 @@ public final class RestoreMeasurement {
                                         ClockData at, TscRate destinationRate) {
         VcpuClockState v = saved.vcpus().get(index);
         ClockData source = saved.clock();
-        long g0 = TscRate.of(v.scaling()).scale(source.hostTsc()) + v.tscOffset();
+        long g0 = v.scaling().scale(source.hostTsc()) + v.tscOffset();
         return switch (policy) {
             case FREEZE -> g0;
             case ADVANCE -> placement.isLiveUpdate()

@@ -12,6 +12,7 @@ import io.kvmclock.state.ClockState;
 import io.kvmclock.state.GuestPvclock;
 import io.kvmclock.state.ScaleReading;
 import io.kvmclock.state.VcpuClockState;
+import io.kvmclock.time.TscRate;
 import io.kvmclock.time.U128;
 import io.kvmclock.time.Units;
 import java.util.ArrayList;
@@ -99,7 +100,7 @@ public record DocumentedV6Method() implements RestoreMethod {
             long tscDst = tscSrc + Units.nsToCyclesSigned(deltaT, v.tscKhz());
             Vcpu vcpu = t.vcpus().get(i);
             Rate dstRate = destinationRate(t, saved, i, vcpu);
-            anyComputed |= dstRate.computed();
+            anyComputed |= dstRate instanceof Rate.Computed;
             vcpu.setTscOffset(tscDst - dstRate.scale(dst.hostTsc()));
         }
         if (saved.vcpus().stream().anyMatch(v -> v.kernelScale() instanceof ScaleReading.NotRead)) {
@@ -135,36 +136,43 @@ public record DocumentedV6Method() implements RestoreMethod {
         }
     }
 
-    /** {@code (tsc * ratio) >> frac_bits}, from KVM_VCPU_TSC_SCALE or from the ratio computed as KVM would. */
-    private record Rate(long ratio, int fracBits, TscRate fallback, boolean computed) {
-        long scale(long tsc) {
-            return computed ? fallback.scale(tsc) : U128.mulShr(tsc, ratio, fracBits);
+    /**
+     * {@code (tsc * ratio) >> frac_bits}: with KVM_VCPU_TSC_SCALE's own numbers as step 7 writes it, or where
+     * the kernel has no such attribute with the rate KVM programs.
+     */
+    private sealed interface Rate {
+        long scale(long tsc);
+
+        record Read(TscScale s) implements Rate {
+            @Override
+            public long scale(long tsc) {
+                return U128.mulShr(tsc, s.tscRatio(), (int) s.tscFracBits());
+            }
         }
 
-        static Rate of(TscScale s) {
-            return new Rate(s.tscRatio(), (int) s.tscFracBits(), TscRate.UNSCALED, false);
-        }
-
-        static Rate computedAs(TscRate r) {
-            return new Rate(0, 0, r, true);
+        record Computed(TscRate r) implements Rate {
+            @Override
+            public long scale(long tsc) {
+                return r.scale(tsc);
+            }
         }
     }
 
     private static Rate sourceRate(VcpuClockState v) {
         return switch (v.kernelScale()) {
-            case ScaleReading.FromKernel k -> Rate.of(k.scale());
-            case ScaleReading.NotRead n -> Rate.computedAs(TscRate.of(v.scaling()));
+            case ScaleReading.FromKernel k -> new Rate.Read(k.scale());
+            case ScaleReading.NotRead n -> new Rate.Computed(v.scaling());
         };
     }
 
     private static Rate destinationRate(RestoreTarget t, ClockState saved, int i, Vcpu vcpu) {
         try {
-            return Rate.of(vcpu.getTscScale());
+            return new Rate.Read(vcpu.getTscScale());
         } catch (HvException e) {
             if (!e.is(Errno.ENXIO)) {
                 throw e;
             }
-            return Rate.computedAs(Offsets.rateOf(t, saved, i));
+            return new Rate.Computed(Offsets.rateOf(t, saved, i));
         }
     }
 }

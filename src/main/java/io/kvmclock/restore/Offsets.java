@@ -5,6 +5,7 @@ import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.state.ClockState;
+import io.kvmclock.time.TscRate;
 
 /** Writes every vCPU's planned TSC offset from one destination KVM_GET_CLOCK reading. */
 final class Offsets {

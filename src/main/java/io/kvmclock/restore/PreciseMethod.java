@@ -10,6 +10,7 @@ import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
+import io.kvmclock.time.TscRate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -19,10 +19,10 @@ import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
 import io.kvmclock.state.GuestPvclock;
 import io.kvmclock.state.ScaleReading;
-import io.kvmclock.state.TscRatio;
 import io.kvmclock.state.VcpuClockState;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
+import io.kvmclock.time.TscRate;
 import io.kvmclock.time.TscScaling;
 import java.util.Arrays;
 import java.util.List;
@@ -129,7 +129,7 @@ class DocumentedV6MethodTest {
                 VcpuClockState v = ClockCapture.capture(hv, vm, List.of(g.vcpu()), x -> g.readPvclock(),
                         CaptureKind.SNAPSHOT).vcpus().getFirst();
                 long ratio = TscScaling.VMX.ratio(1_500_000, hv.simHost().tscKhz());
-                assertEquals(new TscRatio.Hardware(TscScaling.VMX, ratio), v.scaling());
+                assertEquals(new TscRate.Scaled(TscScaling.VMX, ratio), v.scaling());
                 if (cfg.v6Series()) {
                     assertEquals(new ScaleReading.FromKernel(new TscScale(ratio, 48)), v.kernelScale());
                 } else {
