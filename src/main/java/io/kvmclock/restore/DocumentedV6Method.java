@@ -16,6 +16,8 @@ import io.kvmclock.time.U128;
 import io.kvmclock.time.Units;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * The migration algorithm of Documentation/virt/kvm/devices/vcpu.rst as the v6 series rewrites it (patch 09;
@@ -55,7 +57,7 @@ public record DocumentedV6Method() implements RestoreMethod {
     }
 
     @Override
-    public String unsupportedReason(ClockCapabilities caps) {
+    public Optional<String> unsupportedReason(ClockCapabilities caps) {
         return Offsets.needsOffsetAttribute(caps);
     }
 
@@ -110,11 +112,11 @@ public record DocumentedV6Method() implements RestoreMethod {
         }
         String why = setClockGuest(t, saved);
         if (why == null) {
-            return new RestoreReport(name(), 1, null, false, notes);
+            return new RestoreReport(name(), 1, OptionalLong.empty(), false, notes);
         }
         t.vm().setClock(new ClockData(src.clock(), ClockData.REALTIME, src.realtime(), 0));
         notes.addFirst(why + ": fell back to KVM_SET_CLOCK(guest_src, time_src, REALTIME) (step 9)");
-        return new RestoreReport(name(), 1, null, true, notes);
+        return new RestoreReport(name(), 1, OptionalLong.empty(), true, notes);
     }
 
     /** Step 8; null when it worked, else why not. */
