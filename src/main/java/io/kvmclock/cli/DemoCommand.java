@@ -23,7 +23,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -202,10 +201,14 @@ final class DemoCommand implements Callable<Integer> {
         if (unwritten != null) {
             throw Inputs.unwritten("report", report, unwritten, " (the folder was left as it was)");
         }
-        // Only a method that promises its bound fails the demo by failing a trial; the others' failures are results.
-        boolean anyFailed = result.methods().stream().anyMatch(m -> m instanceof MethodResult.Ran r && r.failures() > 0
+        return exitCode(result.methods());
+    }
+
+    /** Only a method that promises its bound fails the demo by failing a trial; the others' failures are results. */
+    static int exitCode(List<MethodResult> methods) {
+        boolean broken = methods.stream().anyMatch(m -> m instanceof MethodResult.Ran r && r.failures() > 0
                 && r.method().contract().promisesBound());
-        return anyFailed ? ExitCode.FAILURE : ExitCode.OK;
+        return broken ? ExitCode.FAILURE : ExitCode.OK;
     }
 
     /** The demo's report folder: its own files and the real-QEMU charts. */
@@ -352,17 +355,14 @@ final class DemoCommand implements Callable<Integer> {
         return new Summary(ns.median() / 1000, ns.p99() / 1000, ns.max() / 1000, ns.count());
     }
 
-    static final int MAX_NOTES_SHOWN = 4;
-
     /** The method's own notes (why it fell back, what it could not do as written), most frequent first. */
     private static void printNotes(PrintWriter out, MethodResult.Ran m) {
-        var notes = m.notes().entrySet().stream()
-                .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).toList();
-        for (var e : notes.subList(0, Math.min(MAX_NOTES_SHOWN, notes.size()))) {
+        var notes = m.notesByCount();
+        for (var e : notes.subList(0, Math.min(MethodResult.Ran.NOTES_SHOWN, notes.size()))) {
             out.printf("  note (%d/%d trials): %s%n", e.getValue(), m.trials().size(), e.getKey());
         }
-        if (notes.size() > MAX_NOTES_SHOWN) {
-            out.printf("  ... %d more distinct notes (--json lists them all)%n", notes.size() - MAX_NOTES_SHOWN);
+        if (notes.size() > MethodResult.Ran.NOTES_SHOWN) {
+            out.printf("  ... %d more distinct notes (--json lists them all)%n", notes.size() - MethodResult.Ran.NOTES_SHOWN);
         }
     }
 

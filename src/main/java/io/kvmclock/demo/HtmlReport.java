@@ -96,7 +96,7 @@ public final class HtmlReport {
 
     /**
      * What each method said it did, as the text and JSON say it: its fallbacks, budget hits and KVM_SET_CLOCK
-     * rounds where it iterates, its failures' reasons, and each distinct note with how many trials made it.
+     * rounds where it iterates, its failures' reasons, and its most frequent notes with how many trials made each.
      * Nothing for a method that had nothing to say.
      */
     private static void notes(StringBuilder h, DemoResult r) {
@@ -119,8 +119,14 @@ public final class HtmlReport {
                 items.add(String.format(Locale.ROOT, "stopped at its time budget in %d/%d trials", m.budgetHits(), n));
             }
             m.failureReasons().stream().limit(MethodResult.Ran.REASONS_SHOWN).forEach(why -> items.add("failed: " + ErrorChart.esc(why)));
-            m.notes().forEach((note, count) -> items.add(String.format(Locale.ROOT, "note (%d/%d trials): %s", count, n,
-                    ErrorChart.esc(note))));
+            var notes = m.notesByCount();
+            for (var e : notes.subList(0, Math.min(MethodResult.Ran.NOTES_SHOWN, notes.size()))) {
+                items.add(String.format(Locale.ROOT, "note (%d/%d trials): %s", e.getValue(), n, ErrorChart.esc(e.getKey())));
+            }
+            if (notes.size() > MethodResult.Ran.NOTES_SHOWN) {
+                items.add(String.format(Locale.ROOT, "... %d more distinct notes (the JSON lists them all)",
+                        notes.size() - MethodResult.Ran.NOTES_SHOWN));
+            }
             if (items.isEmpty()) {
                 continue;
             }

@@ -114,6 +114,14 @@ public sealed interface MethodResult {
             return counts;
         }
 
+        /** How many distinct notes the text and the HTML report show, most frequent first; the JSON has them all. */
+        public static final int NOTES_SHOWN = 4;
+
+        /** {@link #notes()} most frequent first (first-seen order among equals). */
+        public List<Map.Entry<String, Long>> notesByCount() {
+            return notes().entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).toList();
+        }
+
         /** Share of all trials with |a| within {@code boundNs} (a failed trial is not within it). */
         public double shareWithin(long boundNs) {
             long[] a = kvmclockErrors();
