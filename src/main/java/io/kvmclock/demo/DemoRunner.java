@@ -13,9 +13,6 @@ import io.kvmclock.restore.RestoreFailedException;
 import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreReport;
 import io.kvmclock.restore.RestoreTarget;
-import io.kvmclock.restore.Saved;
-import io.kvmclock.restore.TscPlan;
-import io.kvmclock.restore.TscRate;
 import io.kvmclock.restore.UnsupportedMethodException;
 import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
@@ -224,23 +221,9 @@ public final class DemoRunner {
         }
         beforeResume.run();
 
-        long tFirst = dst.readTsc();
-        PvclockTimeInfo after = dst.readPvclock();
-        PvclockTimeInfo savedPv = Saved.pvclock(saved, 0);
-        long a = after.read(tFirst) - savedPv.read(tFirst);
-        boolean backwards = after.read(tFirst) - kLast < 0;
-
-        // The guest TSC as KVM runs it on this host (kvm_read_l1_tsc): scaled where the guest's rate is not the host's.
-        TscRate rate = TscRate.of(hv.tscScaling(), dst.vcpu().getTscKhz(), hv.host().tscKhz());
-        long offset = dst.vcpu().getTscOffset();
-        boolean continues = saved.placementOn(hv.host(), hv::readHostClocks).kind().isLiveUpdate();
-        long b = offset - new TscPlan(m.tscPolicy(), continues).offsetFor(saved, 0, atRestore, rate);
-
-        ClockData now = dst.vm().getClock();
-        long guestNow = after.read(rate.scale(now.hostTsc()) + offset);
-        long reference = saved.clock().clock() + (now.realtime() - saved.clock().realtime());
-        long c = guestNow - reference;
-        return new Restored(new TrialResult.Measured(a, b, c, micros, backwards, rate.scaled(), TrialResult.Reported.of(report),
+        RestoreMeasurement.Readout o = RestoreMeasurement.measure(hv, m.tscPolicy(), saved, kLast, atRestore, dst);
+        return new Restored(new TrialResult.Measured(o.kvmclockErrorNs(), o.tscErrorCycles(), o.hostTimeErrorNs(), micros,
+                o.steppedBackwards(), o.tscScaled(), TrialResult.Reported.of(report),
                 new TrialResult.Timing(0, List.of(), report.phases())), Optional.of(report));
     }
 }
