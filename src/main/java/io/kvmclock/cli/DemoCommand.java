@@ -144,9 +144,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         PrintWriter err = spec.commandLine().getErr();
         Backends.Opened opened = Backends.open(backend, seed, simHost);
-        if (opened.note() != null) {
-            err.println("kvmclock: " + opened.note());
-        }
+        opened.note().ifPresent(note -> err.println("kvmclock: " + note));
         DemoResult result;
         PeerQemuOutput.Rows qemuRows;
         try (Hypervisor hv = opened.hypervisor()) {

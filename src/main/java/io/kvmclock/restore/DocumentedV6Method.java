@@ -110,30 +110,30 @@ public record DocumentedV6Method() implements RestoreMethod {
         if (anyComputed) {
             notes.add("KVM_VCPU_TSC_SCALE unavailable here (ENXIO): the destination ratio is the one set_tsc_khz programs");
         }
-        String why = setClockGuest(t, saved);
-        if (why == null) {
+        Optional<String> why = setClockGuest(t, saved);
+        if (why.isEmpty()) {
             return new RestoreReport(name(), 1, OptionalLong.empty(), false, notes);
         }
         t.vm().setClock(new ClockData(src.clock(), ClockData.REALTIME, src.realtime(), 0));
-        notes.addFirst(why + ": fell back to KVM_SET_CLOCK(guest_src, time_src, REALTIME) (step 9)");
+        notes.addFirst(why.get() + ": fell back to KVM_SET_CLOCK(guest_src, time_src, REALTIME) (step 9)");
         return new RestoreReport(name(), 1, OptionalLong.empty(), true, notes);
     }
 
-    /** Step 8; null when it worked, else why not. */
-    private static String setClockGuest(RestoreTarget t, ClockState saved) {
+    /** Step 8; empty when it worked, else why not. */
+    private static Optional<String> setClockGuest(RestoreTarget t, ClockState saved) {
         GuestPvclock pvti = saved.vcpus().getFirst().pvclock();
         boolean savedPvti = pvti instanceof GuestPvclock.Captured c && c.source() == GuestPvclock.Source.KVM_GET_CLOCK_GUEST;
         boolean here = t.hypervisor().capabilities().clockGuest();
         if (!here || !savedPvti) {
-            return (here ? "" : "KVM_SET_CLOCK_GUEST is missing on this kernel")
+            return Optional.of((here ? "" : "KVM_SET_CLOCK_GUEST is missing on this kernel")
                     + (here || savedPvti ? "" : " and ")
-                    + (savedPvti ? "" : "no KVM_GET_CLOCK_GUEST pvclock was saved (step 3 failed on the source)");
+                    + (savedPvti ? "" : "no KVM_GET_CLOCK_GUEST pvclock was saved (step 3 failed on the source)"));
         }
         try {
             t.vcpus().getFirst().setClockGuest(((GuestPvclock.Captured) pvti).pvclock());
-            return null;
+            return Optional.empty();
         } catch (HvException e) {
-            return "KVM_SET_CLOCK_GUEST failed with " + Errno.describe(e.errno());
+            return Optional.of("KVM_SET_CLOCK_GUEST failed with " + Errno.describe(e.errno()));
         }
     }
 
