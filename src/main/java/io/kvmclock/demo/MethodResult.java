@@ -5,6 +5,8 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
 
 /** One method in the demo: it ran (its trials), or it could not run here (why not). */
 public sealed interface MethodResult {
@@ -51,46 +53,46 @@ public sealed interface MethodResult {
         }
 
         public long backwards() {
-            return ok().stream().filter(TrialResult.Measured::steppedBackwards).count();
+            return count(TrialResult.Measured::steppedBackwards);
         }
 
         public long fallbacks() {
-            return ok().stream().filter(TrialResult.Measured::fellBack).count();
+            return count(TrialResult.Measured::fellBack);
         }
 
         public long[] kvmclockErrors() {
-            return ok().stream().mapToLong(TrialResult.Measured::kvmclockErrorNs).toArray();
+            return column(TrialResult.Measured::kvmclockErrorNs);
         }
 
         /** Trials whose guest TSC ran scaled on the destination (a migration to a host at another rate). */
         public long scaledTrials() {
-            return ok().stream().filter(TrialResult.Measured::tscScaled).count();
+            return count(TrialResult.Measured::tscScaled);
         }
 
         public long[] tscErrors() {
-            return ok().stream().mapToLong(TrialResult.Measured::tscErrorCycles).toArray();
+            return column(TrialResult.Measured::tscErrorCycles);
         }
 
         public long[] hostTimeErrors() {
-            return ok().stream().mapToLong(TrialResult.Measured::hostTimeErrorNs).toArray();
+            return column(TrialResult.Measured::hostTimeErrorNs);
         }
 
         public long[] restoreMicros() {
-            return ok().stream().mapToLong(TrialResult.Measured::restoreMicros).toArray();
+            return column(TrialResult.Measured::restoreMicros);
         }
 
         public long[] rounds() {
-            return ok().stream().mapToLong(TrialResult.Measured::rounds).toArray();
+            return column(TrialResult.Measured::rounds);
         }
 
         /** Trials where the method stopped at its time budget (precise --budget) rather than at its bound. */
         public long budgetHits() {
-            return ok().stream().filter(TrialResult.Measured::budgetHit).count();
+            return count(TrialResult.Measured::budgetHit);
         }
 
         /** Time before the blackout per successful trial (new VM, vCPU, the method's preparation), in ns. */
         public long[] prepareNs() {
-            return ok().stream().mapToLong(t -> t.timing().prepareNs()).toArray();
+            return column(t -> t.timing().prepareNs());
         }
 
         /** The restore's phases over the successful trials. */
@@ -112,6 +114,14 @@ public sealed interface MethodResult {
                 }
             }
             return counts;
+        }
+
+        private long count(Predicate<TrialResult.Measured> p) {
+            return ok().stream().filter(p).count();
+        }
+
+        private long[] column(ToLongFunction<TrialResult.Measured> f) {
+            return ok().stream().mapToLong(f).toArray();
         }
 
         /** How many distinct notes the text and the HTML report show, most frequent first; the JSON has them all. */
