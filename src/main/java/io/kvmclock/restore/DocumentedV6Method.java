@@ -17,6 +17,8 @@ import io.kvmclock.time.U128;
 import io.kvmclock.time.Units;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * The migration algorithm of Documentation/virt/kvm/devices/vcpu.rst as the v6 series rewrites it (patch 09;
@@ -56,7 +58,7 @@ public record DocumentedV6Method() implements RestoreMethod {
     }
 
     @Override
-    public String unsupportedReason(ClockCapabilities caps) {
+    public Optional<String> unsupportedReason(ClockCapabilities caps) {
         return Offsets.needsOffsetAttribute(caps);
     }
 
@@ -109,30 +111,30 @@ public record DocumentedV6Method() implements RestoreMethod {
         if (anyComputed) {
             notes.add("KVM_VCPU_TSC_SCALE unavailable here (ENXIO): the destination ratio is the one set_tsc_khz programs");
         }
-        String why = setClockGuest(t, saved);
-        if (why == null) {
-            return new RestoreReport(name(), 1, null, false, notes);
+        Optional<String> why = setClockGuest(t, saved);
+        if (why.isEmpty()) {
+            return new RestoreReport(name(), 1, OptionalLong.empty(), false, notes);
         }
         t.vm().setClock(new ClockData(src.clock(), ClockData.REALTIME, src.realtime(), 0));
-        notes.addFirst(why + ": fell back to KVM_SET_CLOCK(guest_src, time_src, REALTIME) (step 9)");
-        return new RestoreReport(name(), 1, null, true, notes);
+        notes.addFirst(why.get() + ": fell back to KVM_SET_CLOCK(guest_src, time_src, REALTIME) (step 9)");
+        return new RestoreReport(name(), 1, OptionalLong.empty(), true, notes);
     }
 
-    /** Step 8; null when it worked, else why not. */
-    private static String setClockGuest(RestoreTarget t, ClockState saved) {
+    /** Step 8; empty when it worked, else why not. */
+    private static Optional<String> setClockGuest(RestoreTarget t, ClockState saved) {
         GuestPvclock pvti = saved.vcpus().getFirst().pvclock();
         boolean savedPvti = pvti instanceof GuestPvclock.Captured c && c.source() == GuestPvclock.Source.KVM_GET_CLOCK_GUEST;
         boolean here = t.hypervisor().capabilities().clockGuest();
         if (!here || !savedPvti) {
-            return (here ? "" : "KVM_SET_CLOCK_GUEST is missing on this kernel")
+            return Optional.of((here ? "" : "KVM_SET_CLOCK_GUEST is missing on this kernel")
                     + (here || savedPvti ? "" : " and ")
-                    + (savedPvti ? "" : "no KVM_GET_CLOCK_GUEST pvclock was saved (step 3 failed on the source)");
+                    + (savedPvti ? "" : "no KVM_GET_CLOCK_GUEST pvclock was saved (step 3 failed on the source)"));
         }
         try {
             t.vcpus().getFirst().setClockGuest(((GuestPvclock.Captured) pvti).pvclock());
-            return null;
+            return Optional.empty();
         } catch (HvException e) {
-            return "KVM_SET_CLOCK_GUEST failed with " + Errno.describe(e.errno());
+            return Optional.of("KVM_SET_CLOCK_GUEST failed with " + Errno.describe(e.errno()));
         }
     }
 

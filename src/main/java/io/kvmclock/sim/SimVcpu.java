@@ -466,12 +466,12 @@ public final class SimVcpu implements Vcpu {
         return systemTime + (Math.unsignedMultiplyHigh(d, mul) << 32 | (d * mul) >>> 32);
     }
 
-    /** The pvclock currently in guest memory (decoded), or null when kvmclock is not enabled. */
-    public PvclockTimeInfo guestPvclock() {
+    /** The pvclock currently in guest memory (decoded); empty when kvmclock is not enabled. */
+    public Optional<PvclockTimeInfo> guestPvclock() {
         if (!pvTimeActive) {
-            return null;
+            return Optional.empty();
         }
-        return PvclockTimeInfo.decode(vm.memory.read(systemTimeMsr & ~1L, PvclockTimeInfo.SIZE));
+        return Optional.of(PvclockTimeInfo.decode(vm.memory.read(systemTimeMsr & ~1L, PvclockTimeInfo.SIZE)));
     }
 
     public long virtualTscKhz() {

@@ -1,6 +1,7 @@
 package io.kvmclock.demo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvmclock.guest.ClockGuest;
@@ -101,8 +102,9 @@ class RestoreMeasurementTest {
         // On the v6 model a young guest's IA32_TSC write lands within kvm_synchronize_tsc's one second and is
         // taken as a synchronisation, so its TSC may resume below the saved pvclock's tsc_timestamp.
         try (Hypervisor hv = SimHypervisor.create(SimHostConfig.v6Host(), 5)) {
-            MethodResult r = new DemoRunner(hv, 10, 0, (m, i, n) -> { }).runMethod(new QemuMethod());
-            for (TrialResult t : r.trials()) {
+            MethodResult.Ran r = assertInstanceOf(MethodResult.Ran.class,
+                    new DemoRunner(hv, 10, 0, (m, i, n) -> { }).runMethod(new QemuMethod()));
+            for (TrialResult.Measured t : r.ok()) {
                 long cycles = Math.abs(t.tscErrorCycles());
                 long ns = Math.abs(t.kvmclockErrorNs());
                 assertTrue(ns < 2 * Units.cyclesToNs(cycles, hv.host().tscKhz()) + 1_000_000,
@@ -114,11 +116,12 @@ class RestoreMeasurementTest {
     @Test
     void aCorrectRestoreMeasuresNoTscError() {
         try (Hypervisor hv = SimHypervisor.create(SimHostConfig.kvmIntel(), 6)) {
-            MethodResult r = new DemoRunner(hv, 5, 0, (m, i, n) -> { }).runMethod(new DocumentedMethod());
-            assertEquals(Optional.empty(), r.trials().stream().filter(t -> !t.ok()).findFirst());
+            MethodResult.Ran r = assertInstanceOf(MethodResult.Ran.class,
+                    new DemoRunner(hv, 5, 0, (m, i, n) -> { }).runMethod(new DocumentedMethod()));
+            assertEquals(Optional.empty(), r.trials().stream().filter(t -> !(t instanceof TrialResult.Measured)).findFirst());
             // documented writes the planned offset from its own KVM_GET_CLOCK: what is left is the time from
             // that reading to the measurement's and its kvmclock-based elapsed time, a few microseconds of cycles
-            for (TrialResult t : r.trials()) {
+            for (TrialResult.Measured t : r.ok()) {
                 assertTrue(Math.abs(t.tscErrorCycles()) < Units.nsToCycles(1_000_000, hv.host().tscKhz()),
                         "TSC error " + t.tscErrorCycles());
             }
