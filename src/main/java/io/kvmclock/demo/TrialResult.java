@@ -31,9 +31,10 @@ public sealed interface TrialResult {
      * <ul>
      *   <li>{@code kvmclockErrorNs} (a): the restored pvclock minus the saved pvclock, both evaluated at the first
      *       guest TSC reported after resume: zero when the kvmclock is still the same function of the TSC;</li>
-     *   <li>{@code tscErrorCycles} (b): the guest's TSC offset after restore minus the offset the method's TSC
-     *       policy calls for (advance: the saved offset on a host whose TSC kept counting; freeze: the guest TSC
-     *       resumes at its value at capture). guest TSC = host TSC + offset, so this is the guest TSC error;</li>
+     *   <li>{@code tscErrorCycles} (b): the guest TSC when the restore returned minus the one the method's TSC
+     *       policy calls for, derived from the saved state and the host's clocks alone
+     *       ({@link RestoreMeasurement#expectedGuestTsc}: freeze, the TSC at capture; advance, that plus the time
+     *       since, in host cycles where the host TSC kept counting, else in realtime);</li>
      *   <li>{@code hostTimeErrorNs} (c): the guest's kvmclock minus host reference time after resume (saved
      *       kvmclock plus the realtime elapsed since capture), both at one KVM_GET_CLOCK instant;</li>
      *   <li>{@code restoreMicros} (d): wall time of the restore method alone;</li>
