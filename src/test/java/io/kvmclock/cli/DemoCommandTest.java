@@ -190,14 +190,16 @@ class DemoCommandTest {
         assertTrue(m.get("unsupportedReason").asText().startsWith("unsupported: the guest's TSC runs at "), m.toString());
     }
 
-    /** Failed trials: counted in the text, their reasons in the JSON and the report; precise's fail the demo. */
+    /** Failed trials: counted, with their reasons, in the text, the JSON and the report; precise's fail the demo. */
     @Test
     void failedTrialsAreCountedWithTheirReasons(@TempDir Path dir) throws Exception {
         String[] args = {"demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "2", "--methods", "precise",
             "--budget", "1ns", "--report", dir.toString()};
         CliRun text = CliRun.of(args);
         assertEquals(ExitCode.FAILURE, text.exitCode(), text.out());
-        assertTrue(text.out().contains("failed: 2"), text.out());
+        assertTrue(text.out().contains("no trial measured: all 2 failed"), text.out());
+        assertFalse(text.out().contains("|kvmclock error|"), "no table of zeros: " + text.out());
+        assertTrue(text.out().lines().anyMatch(l -> l.startsWith("  failed: ") && l.contains("budget of 1 ns was spent")), text.out());
         JsonNode m = CliRun.of(withJson(args)).json().get("methods").get(0);
         assertTrue(m.get("failureReasons").size() >= 1, m.toString());
         for (JsonNode why : m.get("failureReasons")) {
