@@ -1,6 +1,7 @@
 package io.kvmclock.cli;
 
 import io.kvmclock.drift.Durations;
+import java.util.function.ToLongFunction;
 import picocli.CommandLine;
 
 /**
@@ -10,8 +11,13 @@ import picocli.CommandLine;
 final class DurationNsConverter implements CommandLine.ITypeConverter<Long> {
     @Override
     public Long convert(String value) {
+        return read(value, Durations::parseNs);
+    }
+
+    /** {@code parse} of {@code value}, its one-line reason as picocli's conversion error (exit 2, naming the option). */
+    static Long read(String value, ToLongFunction<String> parse) {
         try {
-            return Durations.parseNs(value);
+            return parse.applyAsLong(value);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.TypeConversionException(e.getMessage());
         }
