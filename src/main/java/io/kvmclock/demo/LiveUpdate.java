@@ -12,6 +12,7 @@ import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.Saved;
 import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
+import io.kvmclock.state.Placement;
 import io.kvmclock.state.StateFormat;
 import io.kvmclock.state.StateFormatException;
 import io.kvmclock.time.PvclockTimeInfo;
@@ -296,7 +297,8 @@ public final class LiveUpdate {
             DemoRunner.Restored r;
             try (Boost boost = prepared.target().hypervisor().boostCurrentThread()) {
                 ClockGuest guest = ClockGuest.resume(vm, prepared.target().vcpus().getFirst(), h.cpu());
-                r = DemoRunner.restoreAndMeasure(prepared.target(), method, h.saved(), h.lastKvmclockNs(), guest, commit);
+                r = DemoRunner.restoreAndMeasure(prepared.target(), method, h.saved(), h.lastKvmclockNs(), guest,
+                        Placement.Kind.SAME_BOOT, commit);
             }
             return new DemoRunner.Restored(r.result().withPreparation(prepared.ns(), prepared.target().prepared().phases()),
                     r.report());
@@ -313,7 +315,7 @@ public final class LiveUpdate {
         Vm vm = hv.createVm(new VmConfig(h.memoryBytes(), Optional.of(h.memoryFile())));
         try {
             ClockGuest guest = ClockGuest.resume(vm, DemoRunner.createVcpu(hv, vm, method, h.saved()), h.cpu());
-            return DemoRunner.restoreAndMeasure(hv, method, h.saved(), h.lastKvmclockNs(), guest, commit);
+            return DemoRunner.restoreAndMeasure(hv, method, h.saved(), h.lastKvmclockNs(), guest, Placement.Kind.SAME_BOOT, commit);
         } finally {
             vm.close();
         }

@@ -21,6 +21,7 @@ import io.kvmclock.sim.SimHostConfig;
 import io.kvmclock.sim.SimHypervisor;
 import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
+import io.kvmclock.state.Placement;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -89,7 +90,7 @@ class RestoreFaultsTest {
             long[] exact = {Long.MIN_VALUE};
             faults.arm(true);
             try {
-                DemoRunner.Restored r = DemoRunner.restoreAndMeasure(hv, m, saved, kLast, dst, () -> {
+                DemoRunner.Restored r = DemoRunner.restoreAndMeasure(hv, m, saved, kLast, dst, Placement.Kind.SAME_BOOT, () -> {
                     faults.arm(false);
                     // The exact error precise checks (same host, no scaling): KVM_GET_CLOCK against the saved function.
                     ClockData c = vm.getClock();
