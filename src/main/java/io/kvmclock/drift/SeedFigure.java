@@ -104,17 +104,15 @@ public final class SeedFigure {
 
     /** How {@link #firstHit} decided one window. */
     sealed interface Hit {
-        boolean found();
-
+        /** Whether deciding it took a cycle-by-cycle scan. */
         boolean scanned();
+
+        default boolean found() {
+            return !(this instanceof Miss);
+        }
 
         /** The target lies between |step| at the window's ends: the intermediate value argument decides it. */
         record Bracketed() implements Hit {
-            @Override
-            public boolean found() {
-                return true;
-            }
-
             @Override
             public boolean scanned() {
                 return false;
@@ -124,23 +122,13 @@ public final class SeedFigure {
         /** A scan of the near-miss stretch found this cycle count. */
         record ByScan(long cycles) implements Hit {
             @Override
-            public boolean found() {
-                return true;
-            }
-
-            @Override
             public boolean scanned() {
                 return true;
             }
         }
 
-        /** No cycle count in the window hits the target; {@code scanned} says whether a scan showed it. */
-        record Miss(boolean scanned) implements Hit {
-            @Override
-            public boolean found() {
-                return false;
-            }
-        }
+        /** No cycle count in the window hits the target. */
+        record Miss(boolean scanned) implements Hit {}
     }
 
     /**
