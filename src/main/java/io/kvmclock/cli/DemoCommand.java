@@ -171,7 +171,7 @@ final class DemoCommand implements Callable<Integer> {
                 err.print("\r" + " ".repeat(40) + "\r");
                 err.flush();
             }
-            qemuRows = realQemu(hv, err);
+            qemuRows = realQemu(hv, opened.realKvm(), err);
         }
         Path index = null;
         IOException unwritten = null;
@@ -219,11 +219,11 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** Real QEMU beside the re-implementations, where it can run; a QEMU failure costs only these rows. */
-    private PeerQemuOutput.Rows realQemu(Hypervisor hv, PrintWriter err) {
+    private PeerQemuOutput.Rows realQemu(Hypervisor hv, boolean realKvm, PrintWriter err) {
         if (noQemu) {
             return new PeerQemuOutput.Rows.NotRun("--no-qemu");
         }
-        if (!hv.backend().equals("kvm")) {
+        if (!realKvm) {
             return new PeerQemuOutput.Rows.NotRun("the " + hv.backend() + " backend: real QEMU needs real KVM");
         }
         if (qemu == null && QemuProcess.findOnPath().isEmpty()) {

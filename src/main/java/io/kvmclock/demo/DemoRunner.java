@@ -14,6 +14,7 @@ import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreReport;
 import io.kvmclock.restore.RestoreTarget;
 import io.kvmclock.restore.UnsupportedMethodException;
+import io.kvmclock.restore.UnsupportedReason;
 import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
 import io.kvmclock.state.Placement;
@@ -83,9 +84,9 @@ public final class DemoRunner {
     }
 
     public MethodResult runMethod(RestoreMethod m) {
-        Optional<String> why = m.unsupportedReason(hv.capabilities());
+        Optional<UnsupportedReason> why = m.unsupportedReason(hv.capabilities());
         if (why.isPresent()) {
-            return new MethodResult.NotRun(m, why.get());
+            return new MethodResult.NotRun(m, why.get().describe());
         }
         List<TrialResult> out = new ArrayList<>();
         ClockGuest guest = ClockGuest.boot(hv.createVm(VmConfig.defaults()));
@@ -208,7 +209,7 @@ public final class DemoRunner {
         try {
             report = m.restore(target, saved);
         } catch (UnsupportedMethodException e) {
-            return new Restored(new TrialResult.Unsupported(e.getMessage()), Optional.empty());
+            return new Restored(new TrialResult.Unsupported(e.reason()), Optional.empty());
         } catch (RestoreFailedException | HvException e) {
             return new Restored(new TrialResult.Failed(e.getMessage(), (hv.stopwatchNs() - w0) / 1000), Optional.empty());
         }

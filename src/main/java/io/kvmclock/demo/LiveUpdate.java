@@ -380,7 +380,7 @@ public final class LiveUpdate {
         String name = p.getFileName().toString();
         Matcher m = OWNED.matcher(name);
         if (m.matches()) {
-            return !alive(Long.parseLong(m.group(1)));
+            return !AtomicFiles.alive(Long.parseLong(m.group(1)));
         }
         if (!OLD_STYLE.matcher(name).matches() || !Files.isDirectory(p)) {
             return false;
@@ -388,15 +388,11 @@ public final class LiveUpdate {
         Path props = p.resolve(HANDOFF);
         if (Files.isRegularFile(props)) {
             Matcher pid = MEMORY_PID.matcher(Files.readString(props));
-            return pid.find() && !alive(Long.parseLong(pid.group(1)));
+            return pid.find() && !AtomicFiles.alive(Long.parseLong(pid.group(1)));
         }
         FileTime t = Files.getLastModifiedTime(p);
         try (DirectoryStream<Path> s = Files.newDirectoryStream(p)) {
             return !s.iterator().hasNext() && t.toInstant().isBefore(Instant.now().minus(Duration.ofMinutes(10)));
         }
-    }
-
-    private static boolean alive(long pid) {
-        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
     }
 }

@@ -33,7 +33,7 @@ class DemoCommandTest {
 
     @Test
     void jsonOnTheModelHasEveryMethodWithTheDocumentedKeys() {
-        CliRun r = CliRun.of("demo", "--backend", "sim", "--trials", "4", "--json");
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "4", "--json");
         assertEquals(ExitCode.OK, r.exitCode(), r.err());
         JsonNode j = r.json();
         assertEquals("sim", j.get("backend").asText());
@@ -54,7 +54,7 @@ class DemoCommandTest {
 
     @Test
     void reportWritesAPageAndItsCharts(@TempDir Path dir) throws Exception {
-        CliRun r = CliRun.of("demo", "--backend", "sim", "--trials", "3", "--methods", "precise,qemu", "--report",
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "3", "--methods", "precise,qemu", "--report",
                 dir.toString());
         assertEquals(ExitCode.OK, r.exitCode(), r.err());
         String html = Files.readString(dir.resolve("index.html"));
@@ -67,24 +67,24 @@ class DemoCommandTest {
 
     @Test
     void unknownMethodIsBadInputNamingTheChoices() {
-        CliRun r = CliRun.of("demo", "--backend", "sim", "--methods", "precise,chrony");
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--methods", "precise,chrony");
         assertEquals(ExitCode.BAD_INPUT, r.exitCode());
         assertTrue(r.errLine().contains("chrony") && r.errLine().contains("documented"), r.err());
     }
 
     @Test
     void badTrialsPolicyAndDowntimeAreBadInput() {
-        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--trials", "0").exitCode());
-        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--policy", "sideways").exitCode());
-        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--precise-bound", "0").exitCode());
-        CliRun d = CliRun.of("demo", "--backend", "sim", "--downtime", "5 parsecs");
+        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "0").exitCode());
+        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--policy", "sideways").exitCode());
+        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--precise-bound", "0").exitCode());
+        CliRun d = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--downtime", "5 parsecs");
         assertEquals(ExitCode.BAD_INPUT, d.exitCode());
         assertFalse(d.err().contains("\tat "), d.err());
     }
 
     @Test
     void aLooserPreciseBoundIsWhatPreciseThenReports() {
-        CliRun r = CliRun.of("demo", "--backend", "sim", "--trials", "3", "--methods", "precise", "--precise-bound", "5");
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "3", "--methods", "precise", "--precise-bound", "5");
         assertEquals(ExitCode.OK, r.exitCode(), r.err());
         assertTrue(r.out().contains("+-5 ns"), r.out());
     }
@@ -116,7 +116,7 @@ class DemoCommandTest {
 
     @Test
     void textShowsATablePerMethod() {
-        CliRun r = CliRun.of("demo", "--backend", "sim", "--trials", "3", "--methods", "documented,precise");
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "3", "--methods", "documented,precise");
         assertEquals(ExitCode.OK, r.exitCode(), r.err());
         assertTrue(r.out().contains("|kvmclock error| (ns)"), r.out());
         assertTrue(r.out().contains("SET_CLOCK rounds"), r.out());
@@ -150,10 +150,10 @@ class DemoCommandTest {
 
     @Test
     void aBadBudgetIsBadInput() {
-        CliRun bad = CliRun.of("demo", "--backend", "sim", "--budget", "5parsecs");
+        CliRun bad = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--budget", "5parsecs");
         assertEquals(ExitCode.BAD_INPUT, bad.exitCode());
         assertTrue(bad.errLine().contains("--budget") && bad.errLine().contains("5parsecs"), bad.err());
-        CliRun alone = CliRun.of("demo", "--backend", "sim", "--best-effort");
+        CliRun alone = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--best-effort");
         assertEquals(ExitCode.BAD_INPUT, alone.exitCode());
         assertTrue(alone.errLine().contains("--budget"), alone.err());
     }
