@@ -74,9 +74,9 @@ final class DemoCommand implements Callable<Integer> {
     @Mixin
     RestoreOptions restore;
 
-    @Option(names = "--downtime", defaultValue = "0ms", paramLabel = "D",
-            description = "Extra blackout between pause and restore, e.g. 50ms, 2s (default ${DEFAULT-VALUE}).")
-    String downtime;
+    @Option(names = "--downtime", defaultValue = "0ms", paramLabel = "D", converter = DurationNsConverter.class,
+            description = "Extra blackout between pause and restore, e.g. 50ms, 2s, 1s500ms (default ${DEFAULT-VALUE}, at most 1h).")
+    long downtime;
 
     @Option(names = "--backend", defaultValue = "auto", paramLabel = "B",
             description = "kvm, sim, or auto: kvm where /dev/kvm can be opened, else sim (default ${DEFAULT-VALUE}).")
@@ -130,7 +130,7 @@ final class DemoCommand implements Callable<Integer> {
         if (qemuTrials < 1 || qemuTrials > 10_000) {
             throw UserError.badInput("--qemu-trials " + qemuTrials + " is out of range: 1 to 10000");
         }
-        long downtimeNs = Inputs.durationNs("--downtime", downtime, MAX_DOWNTIME_NS);
+        long downtimeNs = Inputs.boundedNs("--downtime", downtime, 0, MAX_DOWNTIME_NS);
         if (simPeerKhz != null && simPeerKhz * 1000 > SimHostConfig.MAX_TSC_HZ) {
             throw UserError.badInput("--sim-peer-khz " + simPeerKhz + " is beyond the model's "
                     + SimHostConfig.MAX_TSC_HZ / 1_000_000_000L + " GHz: give at most " + SimHostConfig.MAX_TSC_HZ / 1000 + " kHz");

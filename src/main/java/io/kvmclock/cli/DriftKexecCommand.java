@@ -54,7 +54,7 @@ final class DriftKexecCommand implements Callable<Integer> {
             description = "The TSC's true rate, for 'error vs true' (default: the new calibration).")
     Long trueKhz;
 
-    @Option(names = "--hours", defaultValue = "48", paramLabel = "H", description = "How far to look (default 48).")
+    @Option(names = "--hours", defaultValue = "48", paramLabel = "H", description = "How far to look, a whole number of hours (default 48, at most 87600).")
     long hours;
 
     @Option(names = "--json", description = "Print JSON for scripts.")

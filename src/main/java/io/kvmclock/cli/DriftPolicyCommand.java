@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -48,20 +47,21 @@ final class DriftPolicyCommand implements Callable<Integer> {
      */
     static final long MAX_SPAN_NS = 3_650L * 86_400 * Inputs.NS_PER_S;
 
-    @Option(names = "--max-jump", required = true, paramLabel = "NS",
-            description = "Step budget: ns, or with a unit (100us, 1ms).")
-    String maxJump;
+    @Option(names = "--max-jump", required = true, paramLabel = "NS", converter = DurationNsConverter.OrBareNs.class,
+            description = "Step budget: ns, or with a unit (100us, 1ms, 1ms500us).")
+    long maxJump;
 
     @Option(names = "--tsc-khz", converter = FrequencyConverter.class, paramLabel = "FREQ",
             description = "One host TSC frequency.")
     Long tscKhz;
 
-    @Option(names = "--range", paramLabel = "FROM-TO", description = "A sweep, e.g. 1GHz-5GHz or 2500000-2700000.")
-    String range;
+    @Option(names = "--range", paramLabel = "FROM-TO", converter = FrequencyConverter.RangeConverter.class,
+            description = "A sweep, e.g. 1GHz-5GHz or 2500000-2700000.")
+    FrequencyConverter.Range range;
 
-    @Option(names = "--step", paramLabel = "FREQ", defaultValue = "1MHz",
+    @Option(names = "--step", paramLabel = "FREQ", defaultValue = "1MHz", converter = FrequencyConverter.Step.class,
             description = "Sweep step (default 1MHz; 1kHz is the finest).")
-    String step;
+    long stepKhz;
 
     @Option(names = "--chart", paramLabel = "FILE.svg", description = "Write an SVG chart of |step| over time.")
     Path chart;
@@ -82,7 +82,7 @@ final class DriftPolicyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        long budget = parseNs(maxJump);
+        long budget = maxJump;
         if ((tscKhz == null) == (range == null)) {
             throw UserError.badInput("give exactly one of --tsc-khz FREQ or --range FROM-TO");
         }
@@ -115,11 +115,9 @@ final class DriftPolicyCommand implements Callable<Integer> {
             t.print(out);
             return writeChart(charted, budget, out, err);
         }
-        long[] fromTo = parseRange(range);
-        long stepKhz = parseStepKhz(step);
-        long total = (fromTo[1] - fromTo[0]) / stepKhz + 1;
+        long total = (range.toKhz() - range.fromKhz()) / stepKhz + 1;
         boolean slow = total > 100_000;
-        RefreshPolicy.Sweep sweep = RefreshPolicy.sweep(fromTo[0], fromTo[1], stepKhz, budget, n -> {
+        RefreshPolicy.Sweep sweep = RefreshPolicy.sweep(range.fromKhz(), range.toKhz(), stepKhz, budget, n -> {
             if (slow) {
                 err.printf("kvmclock: policy sweep %,d / %,d frequencies%n", n, total);
                 err.flush();
@@ -129,8 +127,8 @@ final class DriftPolicyCommand implements Callable<Integer> {
         if (json) {
             ObjectNode root = Json.object();
             root.put("maxJumpNs", budget);
-            root.put("fromKhz", fromTo[0]);
-            root.put("toKhz", fromTo[1]);
+            root.put("fromKhz", range.fromKhz());
+            root.put("toKhz", range.toKhz());
             root.put("stepKhz", stepKhz);
             root.put("frequencies", sweep.policies().size());
             put(root.putObject("worst"), sweep.worst());
@@ -145,7 +143,7 @@ final class DriftPolicyCommand implements Callable<Integer> {
             return writeChart(charted, budget, out, err);
         }
         Table t = new Table();
-        t.row("sweep", String.format("%,d .. %,d kHz", fromTo[0], fromTo[1]),
+        t.row("sweep", String.format("%,d .. %,d kHz", range.fromKhz(), range.toKhz()),
                 String.format("step %,d kHz, %,d frequencies", stepKhz, sweep.policies().size()));
         t.row("step budget", String.format("%,d ns", budget), "");
         t.row("WORST frequency", String.format("%,d kHz", sweep.worst().tscKhz()), "needs the most refreshes");
@@ -209,43 +207,5 @@ final class DriftPolicyCommand implements Callable<Integer> {
         err.println("kvmclock: wrote " + chart);
         err.flush();
         return ExitCode.OK;
-    }
-
-    /** The budget: a duration in the project's one syntax (100us, 1ms, 1s500ms), or a bare whole number of ns. */
-    static long parseNs(String text) {
-        String v = text.trim();
-        boolean bare = !v.isEmpty() && v.chars().allMatch(c -> c >= '0' && c <= '9');
-        try {
-            return Durations.parseNs(bare ? v + "ns" : v);
-        } catch (IllegalArgumentException e) {
-            throw UserError.badInput("--max-jump " + e.getMessage() + " (or a bare number of ns, e.g. 1000)");
-        }
-    }
-
-    static long[] parseRange(String text) {
-        String[] parts = text.split("-");
-        if (parts.length != 2) {
-            throw UserError.badInput("--range '" + text + "' is not FROM-TO, e.g. 1GHz-5GHz");
-        }
-        long from;
-        long to;
-        try {
-            from = FrequencyConverter.parseKhz(parts[0]);
-            to = FrequencyConverter.parseKhz(parts[1]);
-        } catch (CommandLine.TypeConversionException e) {
-            throw UserError.badInput("--range: " + e.getMessage());
-        }
-        if (to < from) {
-            throw UserError.badInput("--range '" + text + "' runs backwards: give the lower frequency first");
-        }
-        return new long[] {from, to};
-    }
-
-    static long parseStepKhz(String text) {
-        try {
-            return FrequencyConverter.parseKhz(text, 1, FrequencyConverter.MAX_KHZ);
-        } catch (CommandLine.TypeConversionException e) {
-            throw UserError.badInput("--step " + e.getMessage());
-        }
     }
 }

@@ -42,10 +42,12 @@ final class DriftSeedCommand implements Callable<Integer> {
             description = "Highest frequency (default 5GHz).")
     long toKhz;
 
-    @Option(names = "--step", defaultValue = "1kHz", paramLabel = "FREQ", description = "Resolution (default 1kHz).")
-    String step;
+    @Option(names = "--step", defaultValue = "1kHz", paramLabel = "FREQ", converter = FrequencyConverter.Step.class,
+            description = "Resolution (default 1kHz).")
+    long stepKhz;
 
-    @Option(names = "--target", defaultValue = "4502145", paramLabel = "NS", description = "Step magnitude (default 4502145).")
+    @Option(names = "--target", defaultValue = "4502145", paramLabel = "NS", converter = DurationNsConverter.OrBareNs.class,
+            description = "Step magnitude: ns, or with a unit, e.g. 4502145, 4ms502us145ns (default 4502145).")
     long targetNs;
 
     @Option(names = "--around", converter = DurationConverter.class, defaultValue = "40h", paramLabel = "DURATION",
@@ -67,7 +69,6 @@ final class DriftSeedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        long stepKhz = DriftPolicyCommand.parseStepKhz(step);
         Inputs.boundedSeconds("--around", around, DriftPolicyCommand.MAX_SPAN_NS);
         Inputs.boundedSeconds("--around plus --tolerance", around + tolerance, DriftPolicyCommand.MAX_SPAN_NS);
         if (fromKhz < SeedFigure.MIN_KHZ) {

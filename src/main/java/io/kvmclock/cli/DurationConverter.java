@@ -7,10 +7,6 @@ import picocli.CommandLine;
 final class DurationConverter implements CommandLine.ITypeConverter<Long> {
     @Override
     public Long convert(String value) {
-        try {
-            return Durations.parseSeconds(value);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.TypeConversionException(e.getMessage());
-        }
+        return DurationNsConverter.read(value, Durations::parseSeconds);
     }
 }

@@ -46,9 +46,9 @@ final class ExporterCommand implements Callable<Integer> {
             description = "Address to listen on (default ${DEFAULT-VALUE}; port 0 picks a free one and prints it).")
     String listen;
 
-    @Option(names = "--rescan-after", paramLabel = "DURATION", defaultValue = "60s",
+    @Option(names = "--rescan-after", paramLabel = "DURATION", defaultValue = "60s", converter = DurationNsConverter.class,
             description = "How long a VM whose guest RAM held no pvclock waits before it is scanned again (default ${DEFAULT-VALUE}).")
-    String rescanAfter;
+    long rescanAfter;
 
     @Spec
     CommandSpec spec;
@@ -69,7 +69,7 @@ final class ExporterCommand implements Callable<Integer> {
         if (port < 0 || port > 65535) {
             throw UserError.badInput("--listen port " + port + " is outside 0..65535");
         }
-        Duration rescan = Duration.ofNanos(Inputs.durationNs("--rescan-after", rescanAfter, InspectCommand.MAX_INTERVAL_NS));
+        Duration rescan = Duration.ofNanos(Inputs.boundedNs("--rescan-after", rescanAfter, 0, InspectCommand.MAX_INTERVAL_NS));
         PrintWriter err = spec.commandLine().getErr();
         try (Hypervisor hv = Backends.open()) {
             var h = InspectSupport.host(hv);

@@ -21,6 +21,39 @@ final class FrequencyConverter implements CommandLine.ITypeConverter<Long> {
         return parseKhz(value, MIN_KHZ, MAX_KHZ);
     }
 
+    /** A sweep step (drift policy/seed004 --step): the same syntax from 1 kHz, the finest tsc_khz step, up. */
+    static final class Step implements CommandLine.ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            return parseKhz(value, 1, MAX_KHZ);
+        }
+    }
+
+    /** A sweep FROM-TO of two frequencies, the lower first (drift policy --range). */
+    record Range(long fromKhz, long toKhz) {}
+
+    /** Reads FROM-TO, each side in this syntax: 1GHz-5GHz, 2500000-2700000. */
+    static final class RangeConverter implements CommandLine.ITypeConverter<Range> {
+        @Override
+        public Range convert(String value) {
+            String[] parts = value.split("-");
+            if (parts.length != 2) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not FROM-TO, e.g. 1GHz-5GHz");
+            }
+            Range r;
+            try {
+                r = new Range(parseKhz(parts[0]), parseKhz(parts[1]));
+            } catch (CommandLine.TypeConversionException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "': " + e.getMessage());
+            }
+            if (r.toKhz() < r.fromKhz()) {
+                throw new CommandLine.TypeConversionException("'" + value
+                        + "' runs backwards: give the lower frequency first");
+            }
+            return r;
+        }
+    }
+
     /** As {@link #parseKhz(String)} within [min, max] kHz; digits are ASCII only, as in every duration. */
     static long parseKhz(String value, long min, long max) {
         String v = value.trim().toLowerCase(Locale.ROOT).replace("_", "");

@@ -20,15 +20,17 @@ final class Inputs {
 
     static final long NS_PER_S = 1_000_000_000L;
 
-    /** {@code text} as a duration in ns within [0, maxNs]; a bad or out-of-range one is bad input naming the option. */
-    static long durationNs(String option, String text, long maxNs) {
-        long ns;
-        try {
-            ns = Durations.parseNs(text);
-        } catch (IllegalArgumentException e) {
-            throw UserError.badInput(option + " " + e.getMessage());
+    /**
+     * A duration in ns, as an option's converter read it, within [minNs, maxNs]; outside, bad input naming the
+     * option, the value and the range.
+     */
+    static long boundedNs(String option, long ns, long minNs, long maxNs) {
+        if (ns < minNs || ns > maxNs) {
+            String range = minNs <= 0 ? "at most " + Durations.formatExactNs(maxNs)
+                    : Durations.formatExactNs(minNs) + " to " + Durations.formatExactNs(maxNs);
+            throw UserError.badInput(option + " " + Durations.formatExactNs(Math.max(0, ns)) + " is out of range: " + range);
         }
-        return bounded(option, ns, maxNs);
+        return ns;
     }
 
     /** An already parsed duration in seconds within [0, maxNs]. */
@@ -38,14 +40,6 @@ final class Inputs {
                     + Durations.format(maxNs / NS_PER_S));
         }
         return seconds;
-    }
-
-    private static long bounded(String option, long ns, long maxNs) {
-        if (ns < 0 || ns > maxNs) {
-            throw UserError.badInput(option + " " + Durations.format(ns / NS_PER_S) + " is out of range: at most "
-                    + Durations.format(maxNs / NS_PER_S));
-        }
-        return ns;
     }
 
     /**

@@ -53,9 +53,9 @@ final class InspectCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print JSON for scripts (one object per look with --watch).")
     boolean json;
 
-    @Option(names = "--watch", paramLabel = "INTERVAL",
+    @Option(names = "--watch", paramLabel = "INTERVAL", converter = DurationNsConverter.class,
             description = "Look again every INTERVAL (e.g. 10s, 500ms), re-validating the pvclocks found, until interrupted.")
-    String watch;
+    Long watch;
 
     @Option(names = "--count", paramLabel = "N", description = "With --watch, stop after N looks.")
     Integer count;
@@ -75,7 +75,7 @@ final class InspectCommand implements Callable<Integer> {
         Optional<Long> gpaHint = gpa == null ? Optional.empty() : Optional.of(PvclockCommand.parseU64(gpa));
         long intervalNs = 0;
         if (watch != null) {
-            intervalNs = Inputs.durationNs("--watch", watch, MAX_INTERVAL_NS);
+            intervalNs = Inputs.boundedNs("--watch", watch, 0, MAX_INTERVAL_NS);
             if (intervalNs <= 0) {
                 throw UserError.badInput("--watch needs a positive interval, e.g. 10s");
             }

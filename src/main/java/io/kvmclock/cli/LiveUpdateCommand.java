@@ -71,8 +71,8 @@ final class LiveUpdateCommand implements Callable<Integer> {
     @Mixin
     RestoreOptions restore;
 
-    @Option(names = "--run", defaultValue = "200ms", paramLabel = "D", description = "How long the guest runs before the update (default ${DEFAULT-VALUE}, at most 1h).")
-    String run;
+    @Option(names = "--run", defaultValue = "200ms", paramLabel = "D", converter = DurationNsConverter.class, description = "How long the guest runs before the update (default ${DEFAULT-VALUE}, at most 1h).")
+    long run;
 
     @Option(names = "--keep", paramLabel = "DIR", description = "Write the hand-over to DIR (new, empty or a previous hand-over) and keep it.")
     Path keep;
@@ -118,7 +118,7 @@ final class LiveUpdateCommand implements Callable<Integer> {
         if (takeOver != null) {
             return takeOver(m);
         }
-        long runNs = Inputs.durationNs("--run", run, MAX_RUN_NS);
+        long runNs = Inputs.boundedNs("--run", run, 0, MAX_RUN_NS);
         if (keep != null) {
             Inputs.outputFolder("--keep", keep, LiveUpdate.FILES);
         }

@@ -64,9 +64,9 @@ final class PeerQemuCommand implements Callable<Integer> {
 
     static final Duration DEFAULT_PAUSE = Duration.ofMillis(100);
 
-    @Option(names = "--pause", defaultValue = "100ms", paramLabel = "D",
-            description = "How long stop-cont stays stopped and snapshot stays saved, e.g. 100ms, 1s (default ${DEFAULT-VALUE}).")
-    String pause;
+    @Option(names = "--pause", defaultValue = "100ms", paramLabel = "D", converter = DurationNsConverter.class,
+            description = "How long stop-cont stays stopped and snapshot stays saved, e.g. 100ms, 1s (default ${DEFAULT-VALUE}, 1ms to 60s).")
+    long pause;
 
     @Option(names = "--qemu", paramLabel = "PATH", description = "The QEMU binary (default: qemu-system-x86_64 on PATH).")
     Path qemu;
@@ -124,12 +124,8 @@ final class PeerQemuCommand implements Callable<Integer> {
         return ExitCode.OK;
     }
 
-    static Duration parsePause(String pause) {
-        long ns = Inputs.durationNs("--pause", pause, 60_000_000_000L);
-        if (ns < 1_000_000) {
-            throw UserError.badInput("--pause " + pause + " is out of range: 1ms to 60s");
-        }
-        return Duration.ofNanos(ns);
+    static Duration parsePause(long pauseNs) {
+        return Duration.ofNanos(Inputs.boundedNs("--pause", pauseNs, 1_000_000, 60 * Inputs.NS_PER_S));
     }
 
     static List<Scenario> parseScenarios(List<String> names) {

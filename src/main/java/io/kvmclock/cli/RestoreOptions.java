@@ -17,14 +17,15 @@ final class RestoreOptions {
             description = "Downtime policy for clock-guest and precise: advance (clocks include the blackout) or freeze (default ${DEFAULT-VALUE}).")
     String policy;
 
-    @Option(names = "--precise-bound", defaultValue = "1", paramLabel = "NS",
-            description = "The kvmclock error precise must reach, in ns (default ${DEFAULT-VALUE}); a looser bound takes fewer KVM_SET_CLOCK rounds.")
+    @Option(names = "--precise-bound", defaultValue = "1", paramLabel = "NS", converter = DurationNsConverter.OrBareNs.class,
+            description = "The kvmclock error precise must reach: ns, or with a unit, e.g. 100ns, 1us (default ${DEFAULT-VALUE});"
+                    + " a looser bound takes fewer KVM_SET_CLOCK rounds.")
     long preciseBound;
 
-    @Option(names = "--budget", paramLabel = "D",
+    @Option(names = "--budget", paramLabel = "D", converter = DurationNsConverter.class,
             description = "The most time precise may spend on one restore, e.g. 200us, 1ms (default: no limit, only its round"
                     + " limit); when it is spent precise fails, or with --best-effort keeps its best verified landing.")
-    String budget;
+    Long budget;
 
     @Option(names = "--best-effort", description = "With --budget: at the budget keep the best landing precise verified and"
             + " report its exact error, instead of failing.")
@@ -38,16 +39,10 @@ final class RestoreOptions {
             }
             return Budget.NONE;
         }
-        long ns;
-        try {
-            ns = Durations.parseNs(budget);
-        } catch (IllegalArgumentException e) {
-            throw UserError.badInput("--budget " + e.getMessage());
+        if (budget <= 0) {
+            throw UserError.badInput("--budget " + Durations.formatExactNs(budget) + " must be longer than 0, e.g. 200us or 1ms");
         }
-        if (ns <= 0) {
-            throw UserError.badInput("--budget " + budget + " must be longer than 0, e.g. 200us or 1ms");
-        }
-        return new Budget(ns, bestEffort);
+        return new Budget(budget, bestEffort);
     }
 
     /** These options as arguments, for a second process that must restore the same way (live-update). */
@@ -55,7 +50,7 @@ final class RestoreOptions {
         List<String> a = new ArrayList<>(List.of("--policy", policy, "--precise-bound",
                 Long.toString(preciseBound)));
         if (budget != null) {
-            a.addAll(List.of("--budget", budget));
+            a.addAll(List.of("--budget", budget + "ns"));
         }
         if (bestEffort) {
             a.add("--best-effort");

@@ -80,6 +80,30 @@ public final class Durations {
         return b.toString();
     }
 
+    /**
+     * A duration in ns as {@link #parseNs} reads it back, exactly: 1500000000 -> "1s500ms", 200000 -> "200us",
+     * 5400000000000 -> "1h30m"; for messages that quote a value an option was given.
+     */
+    public static String formatExactNs(long ns) {
+        if (ns < 0) {
+            throw new IllegalArgumentException("a duration is never negative: " + ns);
+        }
+        long below = ns % NS_PER_S;
+        if (below == 0) {
+            return format(ns / NS_PER_S);
+        }
+        StringBuilder b = new StringBuilder(ns >= NS_PER_S ? format(ns / NS_PER_S) : "");
+        long[] per = {1_000_000, 1_000, 1};
+        String[] unit = {"ms", "us", "ns"};
+        for (int i = 0; i < per.length; i++) {
+            if (below >= per[i]) {
+                b.append(below / per[i]).append(unit[i]);
+                below %= per[i];
+            }
+        }
+        return b.toString();
+    }
+
     /** A signed nanosecond count for people: 4502145 -> "4.50 ms", -1189 -> "-1.2 us", 60 -> "60 ns". */
     public static String formatNs(long ns) {
         double a = Math.abs((double) ns);

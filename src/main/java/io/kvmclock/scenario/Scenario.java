@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kvmclock.drift.Durations;
 import io.kvmclock.restore.DocumentedMethod;
 import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreMethods;
@@ -13,7 +14,6 @@ import io.kvmclock.sim.SimHostConfig;
 import io.kvmclock.time.TscScaling;
 import java.io.IOException;
 import java.io.InputStream;
-import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -63,7 +63,8 @@ import java.util.TreeSet;
  *             its bound) falls back to "documented" and the event says why.
  *             Two older names stay readable: "set-clock-realtime" is "documented" (KVM_SET_CLOCK with REALTIME,
  *             the TSC moved by the documented algorithm), "set-clock" is "qemu" (flags 0: time freezes)
- * DURATION = seconds as a number, or a string with unit: "500ns" "20us" "100ms" "20s" "5m" "2h" "3d"
+ * DURATION = whole seconds as a number (20), or a string in the one duration syntax (drift.Durations): whole
+ *            numbers with units ns us ms s m h d, alone or summed: "500ns" "100ms" "20s" "5m" "1h30m" "3d"
  * </pre>
  */
 public record Scenario(String name, String description, long seed, long durationNs, long sampleEveryNs,
@@ -452,26 +453,26 @@ public record Scenario(String name, String description, long seed, long duration
         return v;
     }
 
-    /** A DURATION in ns, exact (decimal seconds are parsed as decimals, not doubles). */
+    /**
+     * A DURATION in ns: a JSON whole number counts seconds (20), a string is the project's one duration syntax,
+     * {@link Durations} ("1250s", "100ms", "1h30m"), so a scenario and every option read a duration alike.
+     */
     static long duration(JsonNode n, String where) {
-        try {
-            if (n.isNumber()) {
-                return new BigDecimal(n.asText()).multiply(BigDecimal.valueOf(1_000_000_000L)).longValueExact();
-            }
-            if (n.isTextual()) {
-                String s = n.asText().trim();
-                String[][] units = {{"ns", "1"}, {"us", "1000"}, {"ms", "1000000"}, {"s", "1000000000"},
-                        {"m", "60000000000"}, {"h", "3600000000000"}, {"d", "86400000000000"}};
-                for (String[] u : units) {
-                    if (s.endsWith(u[0]) && !(u[0].equals("s") && (s.endsWith("ns") || s.endsWith("us") || s.endsWith("ms")))) {
-                        String num = s.substring(0, s.length() - u[0].length()).trim();
-                        return new BigDecimal(num).multiply(new BigDecimal(u[1])).longValueExact();
-                    }
-                }
-            }
-        } catch (NumberFormatException | ArithmeticException e) {
-            // fall through to the one-line error
+        String must = where + " must be a duration such as 20, \"1250s\", \"100ms\" or \"1h30m\"";
+        String text;
+        if (n.isIntegralNumber()) {
+            text = n.asText() + "s";
+        } else if (n.isNumber()) {
+            throw new ScenarioException(must + ": " + n + " is not a whole number of seconds; give a string with a smaller unit, e.g. \"1500ms\"");
+        } else if (n.isTextual()) {
+            text = n.asText();
+        } else {
+            throw new ScenarioException(must + ", got " + n);
         }
-        throw new ScenarioException(where + " must be a duration such as 20, \"1250s\", \"100ms\", \"2h\" or \"3d\" (whole ns), got " + n);
+        try {
+            return Durations.parseNs(text);
+        } catch (IllegalArgumentException e) {
+            throw new ScenarioException(must + ": " + e.getMessage());
+        }
     }
 }

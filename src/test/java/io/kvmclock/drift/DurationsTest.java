@@ -47,4 +47,12 @@ class DurationsTest {
         assertEquals(text, Durations.format(seconds));
         assertEquals(seconds, Durations.parseSeconds(text));
     }
+
+    @ParameterizedTest
+    @CsvSource({"1500000000,1s500ms", "200000,200us", "5400000000000,1h30m", "1,1ns", "0,0s", "3600000000001,1h1ns",
+            "1001001,1ms1us1ns"})
+    void formatsNanosecondsExactly(long ns, String text) {
+        assertEquals(text, Durations.formatExactNs(ns));
+        assertEquals(ns, Durations.parseNs(text));
+    }
 }
