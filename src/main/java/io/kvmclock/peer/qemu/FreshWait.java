@@ -37,7 +37,8 @@ final class FreshWait {
             progressNs = nowNs;
         } else if (nowNs - progressNs > stallNs) {
             throw QemuException.failure("the guest published no heartbeat for " + stallNs / 1_000_000
-                    + " ms (is it running?)");
+                    + " ms: its vCPU is not running (QEMU stopped it, or the host gave it no CPU time;"
+                    + " see that QEMU runs, and run with fewer other jobs)");
         }
         if (nowNs - startNs > patienceNs) {
             throw QemuException.environment("no fresh heartbeat from the guest in " + patienceNs / 1_000_000_000
