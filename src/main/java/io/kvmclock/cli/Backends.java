@@ -73,7 +73,7 @@ final class Backends {
         }
     }
 
-    record Opened(Hypervisor hypervisor, String note) {}
+    record Opened(Hypervisor hypervisor, Optional<String> note) {}
 
     static Supplier<Hypervisor> source = Backends::openReal;
 
@@ -125,11 +125,11 @@ final class Backends {
 
     static Opened open(Choice choice, long seed, SimHost simHost) {
         return switch (choice) {
-            case kvm -> new Opened(openReal(), null);
+            case kvm -> new Opened(openReal(), Optional.empty());
             case sim -> sim(seed, simHost, Optional.empty());
             case auto -> {
                 Optional<String> why = KvmHypervisor.unavailableReason();
-                yield why.isEmpty() ? new Opened(openReal(), null)
+                yield why.isEmpty() ? new Opened(openReal(), Optional.empty())
                         : sim(seed, simHost, Optional.of(why.get() + ": running on the embedded model (--backend sim)"));
             }
         };
@@ -137,7 +137,6 @@ final class Backends {
 
     private static Opened sim(long seed, SimHost simHost, Optional<String> why) {
         Model m = simHost.model();
-        Optional<String> note = m.note().or(() -> why);
-        return new Opened(SimHypervisor.create(m.config(), seed), note.orElse(null));
+        return new Opened(SimHypervisor.create(m.config(), seed), m.note().or(() -> why));
     }
 }

@@ -2,6 +2,7 @@ package io.kvmclock.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmclock.demo.DemoRunner;
 import io.kvmclock.demo.LiveUpdate;
@@ -300,21 +301,24 @@ final class LiveUpdateCommand implements Callable<Integer> {
                 DemoRunner.Restored r = prepared.isPresent() ? LiveUpdate.takeOver(prepared.get(), h, m, commit)
                         : LiveUpdate.takeOver(hv, h, m, commit);
                 ObjectNode res = root.putObject("result");
-                TrialResult t = r.result();
-                if (t.ok()) {
-                    res.put("kvmclockErrorNs", t.kvmclockErrorNs()).put("tscErrorCycles", t.tscErrorCycles())
-                            .put("hostTimeErrorNs", t.hostTimeErrorNs()).put("restoreMicros", t.restoreMicros())
-                            .put("steppedBackwards", t.steppedBackwards()).put("rounds", t.rounds()).put("fellBack", t.fellBack())
-                            .put("prepareMicros", t.timing().prepareNs() / 1000).put("warmUpUpdates", warmUp)
-                            .put("aotCache", System.getProperty(AOT_CACHE_PROPERTY) != null);
-                    var phases = res.putArray("phases");
-                    t.timing().restore().forEach(p -> phases.addObject().put("name", p.name()).put("calls", p.calls())
-                            .put("wallNs", p.wallNs()).put("kernelNs", p.kernelNs()));
-                } else {
-                    res.put("failure", t.failure());
+                switch (r.result()) {
+                    case TrialResult.Measured t -> {
+                        res.put("kvmclockErrorNs", t.kvmclockErrorNs()).put("tscErrorCycles", t.tscErrorCycles())
+                                .put("hostTimeErrorNs", t.hostTimeErrorNs()).put("restoreMicros", t.restoreMicros())
+                                .put("steppedBackwards", t.steppedBackwards()).put("rounds", t.rounds()).put("fellBack", t.fellBack())
+                                .put("prepareMicros", t.timing().prepareNs() / 1000).put("warmUpUpdates", warmUp)
+                                .put("aotCache", System.getProperty(AOT_CACHE_PROPERTY) != null);
+                        var phases = res.putArray("phases");
+                        t.timing().restore().forEach(p -> phases.addObject().put("name", p.name()).put("calls", p.calls())
+                                .put("wallNs", p.wallNs()).put("kernelNs", p.kernelNs()));
+                        ArrayNode notes = res.putArray("notes");
+                        t.notes().forEach(notes::add);
+                    }
+                    case TrialResult.Failed f -> res.put("failure", f.why());
+                    case TrialResult.Unsupported u -> res.put("failure", u.describe());
                 }
                 out.println(Json.line(root));
-                return t.ok() ? ExitCode.OK : ExitCode.FAILURE;
+                return r.result() instanceof TrialResult.Measured ? ExitCode.OK : ExitCode.FAILURE;
             } catch (IOException | RuntimeException e) {
                 root.put("failure", e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
                 out.println(Json.line(root));
@@ -358,6 +362,7 @@ final class LiveUpdateCommand implements Callable<Integer> {
             t.row("TSC error", r.path("tscErrorCycles").asLong() + " cycles", "against the policy");
             t.row("guest vs host time", r.path("hostTimeErrorNs").asLong() + " ns", "after resume");
             t.row("restore", r.path("restoreMicros").asLong() + " us", r.path("rounds").asInt() + " KVM_SET_CLOCK round(s)");
+            r.path("notes").forEach(n -> t.row("note", "", Inputs.printable(n.asText())));
         }
         if (rb.isPresent()) {
             LiveUpdate.Rollback b = rb.get();

@@ -142,17 +142,8 @@ final class ProbeCommand implements Callable<Integer> {
         return b ? "yes" : "no";
     }
 
+    /** The known flags only: the hex value beside them shows the rest. */
     private static String adjustFlagNames(int flags) {
-        StringBuilder b = new StringBuilder();
-        if ((flags & ClockData.TSC_STABLE) != 0) {
-            b.append("TSC_STABLE ");
-        }
-        if ((flags & ClockData.REALTIME) != 0) {
-            b.append("REALTIME ");
-        }
-        if ((flags & ClockData.HOST_TSC) != 0) {
-            b.append("HOST_TSC");
-        }
-        return b.toString().trim();
+        return String.join(" ", ClockData.flagNames(flags & ClockData.VALID_FLAGS));
     }
 }

@@ -73,7 +73,7 @@ final class PvclockCommand implements Runnable {
             t.row("system_time", Long.toUnsignedString(p.systemTime()) + " ns", seconds(p.systemTime()));
             t.row("tsc_to_system_mul", Long.toString(p.mul()), "");
             t.row("tsc_shift", Integer.toString(p.shift()), "");
-            t.row("flags", String.format("0x%02x", p.flags()), flagNames(p));
+            t.row("flags", String.format("0x%02x", p.flags()), String.join(" ", PvclockTimeInfo.flagNames(p.flags())));
             t.row("encoded frequency", p.mul() == 0 ? "-" : String.format("%,d Hz", p.scale().toHz()), "hvclock_to_hz");
             if (tscValue != null) {
                 t.row("guest TSC", Long.toUnsignedString(tscValue), "");
@@ -88,19 +88,6 @@ final class PvclockCommand implements Runnable {
                     Long.remainderUnsigned(ns, 1_000_000_000L));
         }
 
-        private static String flagNames(PvclockTimeInfo p) {
-            StringBuilder b = new StringBuilder();
-            if (p.tscStable()) {
-                b.append("TSC_STABLE ");
-            }
-            if (p.guestStopped()) {
-                b.append("GUEST_STOPPED ");
-            }
-            if ((p.flags() & ~3) != 0) {
-                b.append(String.format("unknown 0x%02x", p.flags() & ~3));
-            }
-            return b.toString().trim();
-        }
     }
 
     static PvclockTimeInfo parse(String text) {

@@ -13,9 +13,9 @@ import io.kvmclock.state.ScaleReading;
 import io.kvmclock.state.StateFile;
 import io.kvmclock.state.StateFormat;
 import io.kvmclock.state.StateFormatException;
-import io.kvmclock.state.TscRatio;
 import io.kvmclock.state.VcpuClockState;
 import io.kvmclock.time.PvclockTimeInfo;
+import io.kvmclock.time.TscRate;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
@@ -212,7 +212,7 @@ final class StateCommand implements Runnable {
         Json.putUnsigned(clock, "clock", s.clock().clock());
         clock.put("flags", Integer.toUnsignedLong(s.clock().flags()));
         ArrayNode names = clock.putArray("flagNames");
-        clockFlagNames(s.clock().flags()).forEach(names::add);
+        ClockData.flagNames(s.clock().flags()).forEach(names::add);
         Json.putUnsigned(clock, "realtime", s.clock().realtime());
         Json.putUnsigned(clock, "hostTsc", s.clock().hostTsc());
         root.put("masterClock", s.masterClock());
@@ -226,11 +226,11 @@ final class StateCommand implements Runnable {
             n.put("tscKhz", v.tscKhz());
             ObjectNode sc = n.putObject("scaling");
             switch (v.scaling()) {
-                case TscRatio.None none -> sc.put("kind", "none").putNull("ratio").putNull("fracBits");
-                case TscRatio.Hardware h -> {
+                case TscRate.Unscaled none -> sc.put("kind", "none").putNull("ratio").putNull("fracBits");
+                case TscRate.Scaled h -> {
                     sc.put("kind", h.scaling().name().toLowerCase(Locale.ROOT));
                     Json.putUnsigned(sc, "ratio", h.ratio());
-                    sc.put("fracBits", h.fracBits());
+                    sc.put("fracBits", h.scaling().fracBits());
                 }
             }
             switch (v.kernelScale()) {
@@ -246,7 +246,7 @@ final class StateCommand implements Runnable {
                     pn.put("source", sourceName(c.source()));
                     Json.putPvclock(pn, p);
                     ArrayNode pf = pn.putArray("flagNames");
-                    pvclockFlagNames(p.flags()).forEach(pf::add);
+                    PvclockTimeInfo.flagNames(p.flags()).forEach(pf::add);
                     pn.put("tscHz", p.scale().toHz());
                     Json.putUnsigned(pn, "kvmclockAtGuestTscNs", p.read(v.guestTsc()));
                 }
@@ -293,7 +293,7 @@ final class StateCommand implements Runnable {
         ClockData c = s.clock();
         t = new Table();
         t.row("clock", Long.toUnsignedString(c.clock()) + " ns", seconds(c.clock()));
-        t.row("flags", String.format("0x%x", c.flags()), String.join(" ", clockFlagNames(c.flags())));
+        t.row("flags", String.format("0x%x", c.flags()), String.join(" ", ClockData.flagNames(c.flags())));
         t.row("realtime", Long.toUnsignedString(c.realtime()) + " ns",
                 c.has(ClockData.REALTIME) ? iso(c.realtime()) : "not valid (REALTIME clear)");
         t.row("host_tsc", Long.toUnsignedString(c.hostTsc()), c.has(ClockData.HOST_TSC) ? "" : "not valid (HOST_TSC clear)");
@@ -310,12 +310,12 @@ final class StateCommand implements Runnable {
             String kind;
             String ratio;
             switch (v.scaling()) {
-                case TscRatio.None n -> {
+                case TscRate.Unscaled n -> {
                     kind = "none";
                     ratio = "-";
                 }
-                case TscRatio.Hardware h -> {
-                    kind = h.scaling().name() + " (" + h.fracBits() + " frac bits)";
+                case TscRate.Scaled h -> {
+                    kind = h.scaling().name() + " (" + h.scaling().fracBits() + " frac bits)";
                     ratio = String.format("0x%x", h.ratio());
                 }
             }
@@ -347,7 +347,7 @@ final class StateCommand implements Runnable {
                     rows.add(new String[] {Integer.toString(v.id()), sourceName(cp.source()), Long.toString(p.version()),
                             Long.toUnsignedString(p.tscTimestamp()), Long.toUnsignedString(p.systemTime()),
                             Long.toString(p.mul()), Integer.toString(p.shift()),
-                            String.format("0x%02x %s", p.flags(), String.join(" ", pvclockFlagNames(p.flags()))).trim(),
+                            String.format("0x%02x %s", p.flags(), String.join(" ", PvclockTimeInfo.flagNames(p.flags()))).trim(),
                             hzText, Long.toUnsignedString(p.read(v.guestTsc())) + " ns"});
                 }
             }
@@ -375,38 +375,6 @@ final class StateCommand implements Runnable {
             }
             out.println(b.toString().stripTrailing());
         }
-    }
-
-    static List<String> clockFlagNames(int flags) {
-        List<String> names = new ArrayList<>();
-        if ((flags & ClockData.TSC_STABLE) != 0) {
-            names.add("TSC_STABLE");
-        }
-        if ((flags & ClockData.REALTIME) != 0) {
-            names.add("REALTIME");
-        }
-        if ((flags & ClockData.HOST_TSC) != 0) {
-            names.add("HOST_TSC");
-        }
-        int unknown = flags & ~(ClockData.TSC_STABLE | ClockData.REALTIME | ClockData.HOST_TSC);
-        if (unknown != 0) {
-            names.add(String.format("unknown 0x%x", unknown));
-        }
-        return names;
-    }
-
-    static List<String> pvclockFlagNames(int flags) {
-        List<String> names = new ArrayList<>();
-        if ((flags & PvclockTimeInfo.FLAG_TSC_STABLE) != 0) {
-            names.add("TSC_STABLE");
-        }
-        if ((flags & PvclockTimeInfo.FLAG_GUEST_STOPPED) != 0) {
-            names.add("GUEST_STOPPED");
-        }
-        if ((flags & ~3) != 0) {
-            names.add(String.format("unknown 0x%02x", flags & ~3));
-        }
-        return names;
     }
 
     private static String capNames(ClockCapabilities c) {

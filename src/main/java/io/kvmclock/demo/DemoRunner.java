@@ -13,9 +13,6 @@ import io.kvmclock.restore.RestoreFailedException;
 import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreReport;
 import io.kvmclock.restore.RestoreTarget;
-import io.kvmclock.restore.Saved;
-import io.kvmclock.restore.TscPlan;
-import io.kvmclock.restore.TscRate;
 import io.kvmclock.restore.UnsupportedMethodException;
 import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
@@ -53,24 +50,24 @@ public final class DemoRunner {
 
     // ---- cross-host migration (an addition for the sim backend; without a peer nothing below changes) ----
 
-    private Hypervisor peer;
+    private Optional<Hypervisor> peer = Optional.empty();
 
     /**
      * Migrates instead of live-updating: trial 1 restores on {@code peer}, trial 2 back on the first host, and
      * so on (e.g. a SimHypervisor.peer with another TSC frequency, on the same time line).
      */
     public DemoRunner withPeer(Hypervisor peer) {
-        this.peer = peer;
+        this.peer = Optional.of(peer);
         return this;
     }
 
     /** The host the guest runs on before trial {@code trial} (1-based): the first host, then alternating. */
     private Hypervisor hostBefore(int trial) {
-        return peer == null || trial % 2 == 1 ? hv : peer;
+        return trial % 2 == 1 ? hv : peer.orElse(hv);
     }
 
     private Hypervisor hostAfter(int trial) {
-        return peer == null || trial % 2 == 0 ? hv : peer;
+        return trial % 2 == 0 ? hv : peer.orElse(hv);
     }
 
     // ---- end of the cross-host addition ----
@@ -85,9 +82,9 @@ public final class DemoRunner {
     }
 
     public MethodResult runMethod(RestoreMethod m) {
-        String why = m.unsupportedReason(hv.capabilities());
-        if (why != null) {
-            return new MethodResult(m.name(), m.summary(), m.kvmclockPolicy(), m.tscPolicy(), why, List.of());
+        Optional<String> why = m.unsupportedReason(hv.capabilities());
+        if (why.isPresent()) {
+            return new MethodResult.NotRun(m, why.get());
         }
         List<TrialResult> out = new ArrayList<>();
         ClockGuest guest = ClockGuest.boot(hv.createVm(VmConfig.defaults()));
@@ -96,20 +93,19 @@ public final class DemoRunner {
             for (int i = 1; i <= trials; i++) {
                 progress.update(m.name(), i, trials);
                 Outcome o = trial(guest, m, hostBefore(i), hostAfter(i));
-                out.add(o.result());
                 guest = o.guest();
-                if (o.result().failure() != null && o.result().failure().startsWith("unsupported")) {
-                    return new MethodResult(m.name(), m.summary(), m.kvmclockPolicy(), m.tscPolicy(),
-                            o.result().failure(), List.of());
+                if (o.result() instanceof TrialResult.Unsupported u) {
+                    return new MethodResult.NotRun(m, u.describe());
                 }
-                if (peer != null && o.result().failure() != null) {
+                out.add(o.result());
+                if (peer.isPresent() && o.result() instanceof TrialResult.Failed) {
                     break; // cross-host: the guest stayed on the other host, so the alternation would go wrong
                 }
             }
         } finally {
             guest.vm().close();
         }
-        return new MethodResult(m.name(), m.summary(), m.kvmclockPolicy(), m.tscPolicy(), null, out);
+        return new MethodResult.Ran(m, out);
     }
 
     private record Outcome(ClockGuest guest, TrialResult result) {}
@@ -130,7 +126,7 @@ public final class DemoRunner {
         PvclockTimeInfo before = src.readPvclock();
         long kLast = before.read(tLast);
         ClockState saved = ClockCapture.capture(from, src.vm(), List.of(src.vcpu()), v -> src.readPvclock(),
-                peer == null ? CaptureKind.LIVE_UPDATE : CaptureKind.MIGRATION);
+                peer.isPresent() ? CaptureKind.MIGRATION : CaptureKind.LIVE_UPDATE);
         ClockGuest.Snapshot image = src.pause(true);
         if (downtimeNs > 0) {
             hv.elapse(downtimeNs);
@@ -145,7 +141,7 @@ public final class DemoRunner {
         ClockGuest dst = ClockGuest.resume(target.vm(), target.vcpus().getFirst(), image);
         Restored r = restoreAndMeasure(target, m, saved, kLast, dst, () -> { });
         TrialResult result = p.map(pp -> r.result().withPreparation(pp.ns(), pp.target().prepared().phases())).orElse(r.result());
-        if (!result.ok()) {
+        if (!(result instanceof TrialResult.Measured)) {
             dst.vm().close();
             return new Outcome(src, result);
         }
@@ -178,8 +174,8 @@ public final class DemoRunner {
         return vm.createVcpu(0);
     }
 
-    /** A restore's outcome as the guest saw it. */
-    public record Restored(TrialResult result, RestoreReport report) {}
+    /** A restore's outcome as the guest saw it, and the method's report where the restore returned one. */
+    public record Restored(TrialResult result, Optional<RestoreReport> report) {}
 
     /**
      * Restores {@code saved} into {@code dst} (its vCPU holds the guest's CPU state and has not run), runs the
@@ -208,9 +204,9 @@ public final class DemoRunner {
         try {
             report = m.restore(target, saved);
         } catch (UnsupportedMethodException e) {
-            return new Restored(TrialResult.failed("unsupported: " + e.getMessage(), 0), null);
+            return new Restored(new TrialResult.Unsupported(e.getMessage()), Optional.empty());
         } catch (RestoreFailedException | HvException e) {
-            return new Restored(TrialResult.failed(e.getMessage(), (hv.stopwatchNs() - w0) / 1000), null);
+            return new Restored(new TrialResult.Failed(e.getMessage(), (hv.stopwatchNs() - w0) / 1000), Optional.empty());
         }
         long micros = (hv.stopwatchNs() - w0) / 1000;
         // What the TSC policy calls for, fixed at the instant the restore returned (no vCPU has run yet).
@@ -218,30 +214,16 @@ public final class DemoRunner {
         if (atRestore.clock() - kLast < 0) {
             // A call that returned without effect (a dropped KVM_SET_CLOCK) leaves the fresh VM's clock near 0:
             // a VMM must not run the guest on it (docs/faults.md).
-            return new Restored(TrialResult.failed(m.name() + ": after the restore KVM_GET_CLOCK reads "
+            return new Restored(new TrialResult.Failed(m.name() + ": after the restore KVM_GET_CLOCK reads "
                     + Long.toUnsignedString(atRestore.clock()) + " ns, " + (kLast - atRestore.clock())
                     + " ns before the guest's last reading: a KVM_SET_CLOCK or TSC offset write took no effect;"
-                    + " not resuming a guest whose clock would go back", micros), report);
+                    + " not resuming a guest whose clock would go back", micros), Optional.of(report));
         }
         beforeResume.run();
 
-        long tFirst = dst.readTsc();
-        PvclockTimeInfo after = dst.readPvclock();
-        PvclockTimeInfo savedPv = Saved.pvclock(saved, 0);
-        long a = after.read(tFirst) - savedPv.read(tFirst);
-        boolean backwards = after.read(tFirst) - kLast < 0;
-
-        // The guest TSC as KVM runs it on this host (kvm_read_l1_tsc): scaled where the guest's rate is not the host's.
-        TscRate rate = TscRate.of(hv.tscScaling(), dst.vcpu().getTscKhz(), hv.host().tscKhz());
-        long offset = dst.vcpu().getTscOffset();
-        boolean continues = saved.placementOn(hv.host(), hv::readHostClocks).kind().isLiveUpdate();
-        long b = offset - new TscPlan(m.tscPolicy(), continues).offsetFor(saved, 0, atRestore, rate);
-
-        ClockData now = dst.vm().getClock();
-        long guestNow = after.read(rate.scale(now.hostTsc()) + offset);
-        long reference = saved.clock().clock() + (now.realtime() - saved.clock().realtime());
-        long c = guestNow - reference;
-        return new Restored(new TrialResult(a, b, c, micros, backwards, report.rounds(), report.fellBack(), rate.scaled(), null,
-                report.notes(), report.budgetHit(), new TrialResult.Timing(0, List.of(), report.phases())), report);
+        RestoreMeasurement.Readout o = RestoreMeasurement.measure(hv, m.tscPolicy(), saved, kLast, atRestore, dst);
+        return new Restored(new TrialResult.Measured(o.kvmclockErrorNs(), o.tscErrorCycles(), o.hostTimeErrorNs(), micros,
+                o.steppedBackwards(), o.tscScaled(), TrialResult.Reported.of(report),
+                new TrialResult.Timing(0, List.of(), report.phases())), Optional.of(report));
     }
 }

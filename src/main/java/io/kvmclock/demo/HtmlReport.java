@@ -34,8 +34,16 @@ public final class HtmlReport {
         List<ErrorChart.Row> kvm = new ArrayList<>();
         List<ErrorChart.Row> host = new ArrayList<>();
         for (MethodResult m : r.methods()) {
-            kvm.add(new ErrorChart.Row(m.name(), m.kvmclockErrors(), m.supported()));
-            host.add(new ErrorChart.Row(m.name(), m.hostTimeErrors(), m.supported()));
+            switch (m) {
+                case MethodResult.Ran ran -> {
+                    kvm.add(new ErrorChart.Row(m.name(), ran.kvmclockErrors(), true));
+                    host.add(new ErrorChart.Row(m.name(), ran.hostTimeErrors(), true));
+                }
+                case MethodResult.NotRun n -> {
+                    kvm.add(new ErrorChart.Row(m.name(), new long[0], false));
+                    host.add(new ErrorChart.Row(m.name(), new long[0], false));
+                }
+            }
         }
         String kvmSvg = ErrorChart.svg("kvmclock error: restored minus saved pvclock at the same guest TSC", "ns", kvm);
         String hostSvg = ErrorChart.svg("guest kvmclock minus host reference time after resume", "ns", host);
@@ -53,19 +61,20 @@ public final class HtmlReport {
         h.append("<table><tr><th>method</th><th>policy (kvmclock / TSC)</th><th>|kvmclock error| ns<br>median / p99 / max</th>")
                 .append("<th>TSC error cycles<br>median / p99 / max</th><th>host time error ns<br>median / p99 / max</th>")
                 .append("<th>restore &micro;s<br>median / p99 / max</th><th>stepped back</th><th>failed</th></tr>\n");
-        for (MethodResult m : r.methods()) {
-            if (!m.supported()) {
-                h.append("<tr><td>").append(m.name()).append("</td><td colspan='7' class='na'>")
-                        .append(ErrorChart.esc(m.unsupported())).append("</td></tr>\n");
-                continue;
+        for (MethodResult result : r.methods()) {
+            h.append("<tr><td>").append(result.name()).append("</td>");
+            switch (result) {
+                case MethodResult.NotRun n -> h.append("<td colspan='7' class='na'>").append(ErrorChart.esc(n.why()))
+                        .append("</td></tr>\n");
+                case MethodResult.Ran m -> h.append("<td>").append(m.method().kvmclockPolicy().label()).append(" / ")
+                        .append(m.method().tscPolicy().label()).append("</td>")
+                        .append(cell(Summary.ofAbsolute(m.kvmclockErrors()))).append(cell(Summary.of(m.tscErrors())))
+                        .append(cell(Summary.of(m.hostTimeErrors()))).append(cell(Summary.of(m.restoreMicros())))
+                        .append("<td>").append(m.backwards()).append("</td><td>").append(m.failures()).append("</td></tr>\n");
             }
-            h.append("<tr><td>").append(m.name()).append("</td><td>").append(m.kvmclockPolicy().label()).append(" / ")
-                    .append(m.tscPolicy().label()).append("</td>")
-                    .append(cell(Summary.ofAbsolute(m.kvmclockErrors()))).append(cell(Summary.of(m.tscErrors())))
-                    .append(cell(Summary.of(m.hostTimeErrors()))).append(cell(Summary.of(m.restoreMicros())))
-                    .append("<td>").append(m.backwards()).append("</td><td>").append(m.failures()).append("</td></tr>\n");
         }
         h.append("</table>\n");
+        notes(h, r);
         h.append(extraHtml);
         h.append("<h2>kvmclock consistency</h2><p>Restored pvclock minus saved pvclock at the first guest TSC after resume:"
                 + " 0 means the guest's kvmclock is still the same arithmetic function of its TSC.</p>\n")
@@ -74,7 +83,7 @@ public final class HtmlReport {
                 .append("<img src='host-time-error.svg' alt='host time error per method'>\n");
         h.append("<h2>Methods</h2><ul>\n");
         for (MethodResult m : r.methods()) {
-            h.append("<li><b>").append(m.name()).append("</b>: ").append(ErrorChart.esc(m.summary())).append("</li>\n");
+            h.append("<li><b>").append(m.name()).append("</b>: ").append(ErrorChart.esc(m.method().summary())).append("</li>\n");
         }
         h.append("</ul></body></html>\n");
         Map<String, byte[]> files = new LinkedHashMap<>(extraFiles);
@@ -83,6 +92,51 @@ public final class HtmlReport {
         files.put(INDEX, h.toString().getBytes(StandardCharsets.UTF_8));
         AtomicFiles.writeFolder(dir, files);
         return dir.resolve(INDEX);
+    }
+
+    /**
+     * What each method said it did, as the text and JSON say it: its fallbacks, budget hits and KVM_SET_CLOCK
+     * rounds where it iterates, its failures' reasons, and its most frequent notes with how many trials made each.
+     * Nothing for a method that had nothing to say.
+     */
+    private static void notes(StringBuilder h, DemoResult r) {
+        StringBuilder all = new StringBuilder();
+        for (MethodResult result : r.methods()) {
+            if (!(result instanceof MethodResult.Ran m)) {
+                continue; // its reason is in the table
+            }
+            int n = m.trials().size();
+            List<String> items = new ArrayList<>();
+            if (m.method().contract().iterates()) {
+                Summary rounds = Summary.of(m.rounds());
+                items.add(String.format(Locale.ROOT, "KVM_SET_CLOCK rounds: median %d, p99 %d, max %d", rounds.median(),
+                        rounds.p99(), rounds.max()));
+            }
+            if (m.fallbacks() > 0) {
+                items.add(String.format(Locale.ROOT, "fell back in %d/%d trials", m.fallbacks(), n));
+            }
+            if (m.budgetHits() > 0) {
+                items.add(String.format(Locale.ROOT, "stopped at its time budget in %d/%d trials", m.budgetHits(), n));
+            }
+            m.failureReasons().stream().limit(MethodResult.Ran.REASONS_SHOWN).forEach(why -> items.add("failed: " + ErrorChart.esc(why)));
+            var notes = m.notesByCount();
+            for (var e : notes.subList(0, Math.min(MethodResult.Ran.NOTES_SHOWN, notes.size()))) {
+                items.add(String.format(Locale.ROOT, "note (%d/%d trials): %s", e.getValue(), n, ErrorChart.esc(e.getKey())));
+            }
+            if (notes.size() > MethodResult.Ran.NOTES_SHOWN) {
+                items.add(String.format(Locale.ROOT, "... %d more distinct notes (the JSON lists them all)",
+                        notes.size() - MethodResult.Ran.NOTES_SHOWN));
+            }
+            if (items.isEmpty()) {
+                continue;
+            }
+            all.append("<h3>").append(m.name()).append("</h3><ul class='notes'>\n");
+            items.forEach(i -> all.append("<li>").append(i).append("</li>\n"));
+            all.append("</ul>\n");
+        }
+        if (!all.isEmpty()) {
+            h.append("<h2>What the methods noted</h2>\n").append(all);
+        }
     }
 
     private static String cell(Summary s) {

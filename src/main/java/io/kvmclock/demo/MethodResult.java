@@ -1,98 +1,145 @@
 package io.kvmclock.demo;
 
-import io.kvmclock.restore.DowntimePolicy;
+import io.kvmclock.restore.RestoreMethod;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
 
-/** All trials of one method. {@code unsupported} is null when the method ran. */
-public record MethodResult(String name, String summary, DowntimePolicy kvmclockPolicy, DowntimePolicy tscPolicy,
-                           String unsupported, List<TrialResult> trials) {
+/** One method in the demo: it ran (its trials), or it could not run here (why not). */
+public sealed interface MethodResult {
 
-    public boolean supported() {
-        return unsupported == null;
+    RestoreMethod method();
+
+    default String name() {
+        return method().name();
     }
 
-    public List<TrialResult> ok() {
-        return trials.stream().filter(TrialResult::ok).toList();
-    }
+    /** The method could not run with this host's capabilities, or its first restore said so. */
+    record NotRun(RestoreMethod method, String why) implements MethodResult {}
 
-    public long failures() {
-        return trials.stream().filter(t -> !t.ok()).count();
-    }
+    /** All trials of a method that ran: each measured or failed. */
+    record Ran(RestoreMethod method, List<TrialResult> trials) implements MethodResult {
+        public Ran {
+            trials = List.copyOf(trials);
+        }
 
-    public long backwards() {
-        return ok().stream().filter(TrialResult::steppedBackwards).count();
-    }
+        public List<TrialResult.Measured> ok() {
+            return trials.stream().<TrialResult.Measured>mapMulti((t, ok) -> {
+                if (t instanceof TrialResult.Measured m) {
+                    ok.accept(m);
+                }
+            }).toList();
+        }
 
-    public long fallbacks() {
-        return ok().stream().filter(TrialResult::fellBack).count();
-    }
+        public long failures() {
+            return trials.size() - ok().size();
+        }
 
-    public long[] kvmclockErrors() {
-        return ok().stream().mapToLong(TrialResult::kvmclockErrorNs).toArray();
-    }
+        /** How many distinct failure reasons the JSON and the HTML report show. */
+        public static final int REASONS_SHOWN = 5;
 
-    /** Trials whose guest TSC ran scaled on the destination (a migration to a host at another rate). */
-    public long scaledTrials() {
-        return ok().stream().filter(TrialResult::tscScaled).count();
-    }
+        /** The distinct reasons of the failed trials, in first-seen order. */
+        public List<String> failureReasons() {
+            return trials.stream().<String>mapMulti((t, why) -> {
+                switch (t) {
+                    case TrialResult.Failed f -> why.accept(f.why());
+                    case TrialResult.Unsupported u -> why.accept(u.describe());
+                    case TrialResult.Measured m -> { }
+                }
+            }).distinct().toList();
+        }
 
-    public long[] tscErrors() {
-        return ok().stream().mapToLong(TrialResult::tscErrorCycles).toArray();
-    }
+        public long backwards() {
+            return count(TrialResult.Measured::steppedBackwards);
+        }
 
-    public long[] hostTimeErrors() {
-        return ok().stream().mapToLong(TrialResult::hostTimeErrorNs).toArray();
-    }
+        public long fallbacks() {
+            return count(TrialResult.Measured::fellBack);
+        }
 
-    public long[] restoreMicros() {
-        return ok().stream().mapToLong(TrialResult::restoreMicros).toArray();
-    }
+        public long[] kvmclockErrors() {
+            return column(TrialResult.Measured::kvmclockErrorNs);
+        }
 
-    public long[] rounds() {
-        return ok().stream().mapToLong(TrialResult::rounds).toArray();
-    }
+        /** Trials whose guest TSC ran scaled on the destination (a migration to a host at another rate). */
+        public long scaledTrials() {
+            return count(TrialResult.Measured::tscScaled);
+        }
 
-    /** Trials where the method stopped at its time budget (precise --budget) rather than at its bound. */
-    public long budgetHits() {
-        return trials.stream().filter(TrialResult::budgetHit).count();
-    }
+        public long[] tscErrors() {
+            return column(TrialResult.Measured::tscErrorCycles);
+        }
 
-    /** Time before the blackout per successful trial (new VM, vCPU, the method's preparation), in ns. */
-    public long[] prepareNs() {
-        return ok().stream().mapToLong(t -> t.timing().prepareNs()).toArray();
-    }
+        public long[] hostTimeErrors() {
+            return column(TrialResult.Measured::hostTimeErrorNs);
+        }
 
-    /** The restore's phases over the successful trials. */
-    public List<PhaseStats> restorePhases() {
-        return PhaseStats.of(ok().stream().map(t -> t.timing().restore()).toList());
-    }
+        public long[] restoreMicros() {
+            return column(TrialResult.Measured::restoreMicros);
+        }
 
-    /** The method's own preparation before the blackout, phase by phase, over the successful trials. */
-    public List<PhaseStats> preparedPhases() {
-        return PhaseStats.of(ok().stream().map(t -> t.timing().prepared()).toList());
-    }
+        public long[] rounds() {
+            return column(TrialResult.Measured::rounds);
+        }
 
-    /** Each distinct note the method's restores made, with how many trials made it, in first-seen order. */
-    public Map<String, Long> notes() {
-        Map<String, Long> counts = new LinkedHashMap<>();
-        for (TrialResult t : trials) {
-            for (String n : t.notes()) {
-                counts.merge(n, 1L, Long::sum);
+        /** Trials where the method stopped at its time budget (precise --budget) rather than at its bound. */
+        public long budgetHits() {
+            return count(TrialResult.Measured::budgetHit);
+        }
+
+        /** Time before the blackout per successful trial (new VM, vCPU, the method's preparation), in ns. */
+        public long[] prepareNs() {
+            return column(t -> t.timing().prepareNs());
+        }
+
+        /** The restore's phases over the successful trials. */
+        public List<PhaseStats> restorePhases() {
+            return PhaseStats.of(ok().stream().map(t -> t.timing().restore()).toList());
+        }
+
+        /** The method's own preparation before the blackout, phase by phase, over the successful trials. */
+        public List<PhaseStats> preparedPhases() {
+            return PhaseStats.of(ok().stream().map(t -> t.timing().prepared()).toList());
+        }
+
+        /** Each distinct note the method's restores made, with how many trials made it, in first-seen order. */
+        public Map<String, Long> notes() {
+            Map<String, Long> counts = new LinkedHashMap<>();
+            for (TrialResult.Measured t : ok()) {
+                for (String n : t.notes()) {
+                    counts.merge(n, 1L, Long::sum);
+                }
             }
+            return counts;
         }
-        return counts;
-    }
 
-    /** Share of successful trials with |a| within {@code boundNs}. */
-    public double shareWithin(long boundNs) {
-        long[] a = kvmclockErrors();
-        if (a.length == 0) {
-            return 0;
+        private long count(Predicate<TrialResult.Measured> p) {
+            return ok().stream().filter(p).count();
         }
-        long n = Arrays.stream(a).filter(v -> Math.abs(v) <= boundNs).count();
-        return (double) n / trials.size();
+
+        private long[] column(ToLongFunction<TrialResult.Measured> f) {
+            return ok().stream().mapToLong(f).toArray();
+        }
+
+        /** How many distinct notes the text and the HTML report show, most frequent first; the JSON has them all. */
+        public static final int NOTES_SHOWN = 4;
+
+        /** {@link #notes()} most frequent first (first-seen order among equals). */
+        public List<Map.Entry<String, Long>> notesByCount() {
+            return notes().entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).toList();
+        }
+
+        /** Share of all trials with |a| within {@code boundNs} (a failed trial is not within it). */
+        public double shareWithin(long boundNs) {
+            long[] a = kvmclockErrors();
+            if (a.length == 0) {
+                return 0;
+            }
+            long n = Arrays.stream(a).filter(v -> Math.abs(v) <= boundNs).count();
+            return (double) n / trials.size();
+        }
     }
 }

@@ -1,5 +1,8 @@
 package io.kvmclock.hv;
 
+import io.kvmclock.time.TscRate;
+import java.util.Optional;
+
 /**
  * What KVM_GET_DEVICE_ATTR(KVM_VCPU_TSC_CTRL, KVM_VCPU_TSC_SCALE) returns (struct kvm_vcpu_tsc_scale, v6
  * patch 09, docs/v6-series.md): the vCPU's l1 TSC scaling ratio and the hardware's fractional bits, so that
@@ -19,5 +22,10 @@ public record TscScale(long tscRatio, long tscFracBits) {
     /** The ratio is exactly 1.0: the guest TSC runs at the host rate. */
     public boolean unity() {
         return tscRatio == 1L << tscFracBits;
+    }
+
+    /** The rate this reading names, if it names one ({@link TscRate#ofKernel}). */
+    public Optional<TscRate> rate() {
+        return TscRate.ofKernel(tscRatio, tscFracBits);
     }
 }

@@ -138,7 +138,7 @@ public final class PvclockScanner {
         }
         PvclockTimeInfo p = PvclockTimeInfo.decode(raw);
         if ((p.version() & 1) != 0 || p.version() == 0 || !p.padsZero()
-                || (p.flags() & ~(PvclockTimeInfo.FLAG_TSC_STABLE | PvclockTimeInfo.FLAG_GUEST_STOPPED)) != 0
+                || (p.flags() & ~PvclockTimeInfo.KNOWN_FLAGS) != 0
                 || p.systemTime() <= 0 || p.tscTimestamp() == 0 || p.mul() == 0) {
             return Optional.empty();
         }

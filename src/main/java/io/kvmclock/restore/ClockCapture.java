@@ -13,9 +13,9 @@ import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
 import io.kvmclock.state.GuestPvclock;
 import io.kvmclock.state.ScaleReading;
-import io.kvmclock.state.TscRatio;
 import io.kvmclock.state.VcpuClockState;
 import io.kvmclock.time.PvclockTimeInfo;
+import io.kvmclock.time.TscRate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -41,10 +41,10 @@ public final class ClockCapture {
             long offset = v.getTscOffset();
             long tsc = v.getMsr(Vcpu.MSR_IA32_TSC);
             long khz = v.getTscKhz();
-            TscRatio rate = TscRate.of(hv.tscScaling(), khz, hv.host().tscKhz()).toState();
+            TscRate rate = TscRate.of(hv.tscScaling(), khz, hv.host().tscKhz());
             ScaleReading kernelScale = kernelScale(v);
             if (kernelScale instanceof ScaleReading.FromKernel k) {
-                rate = TscRatio.ofKernel(k.scale(), rate);
+                rate = k.scale().rate().orElse(rate);
             }
             out.add(new VcpuClockState(v.id(), offset, tsc, khz, rate, pvclock(caps, clock, v, fromMemory), kernelScale));
         }

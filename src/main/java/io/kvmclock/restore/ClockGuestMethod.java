@@ -3,6 +3,7 @@ package io.kvmclock.restore;
 import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.state.ClockState;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * KVM_SET_CLOCK_GUEST (kvm_vcpu_ioctl_set_clock_guest, docs/kvm-clock.md): TSC offsets first (per the downtime policy), then the saved pvclock
@@ -30,16 +31,15 @@ public record ClockGuestMethod(DowntimePolicy policy) implements RestoreMethod {
     }
 
     @Override
-    public String unsupportedReason(ClockCapabilities caps) {
-        return caps.clockGuest() ? null : "unsupported on this kernel: no KVM_SET_CLOCK_GUEST";
+    public Optional<String> unsupportedReason(ClockCapabilities caps) {
+        return caps.clockGuest() ? Optional.empty() : Optional.of("unsupported on this kernel: no KVM_SET_CLOCK_GUEST");
     }
 
     @Override
     public RestoreReport restore(RestoreTarget t, ClockState saved) {
-        String why = unsupportedReason(t.hypervisor().capabilities());
-        if (why != null) {
+        unsupportedReason(t.hypervisor().capabilities()).ifPresent(why -> {
             throw new UnsupportedMethodException(why);
-        }
+        });
         Offsets.matchRates(t, saved);
         Offsets.apply(t, saved, new TscPlan(policy, Offsets.hostTscContinues(t, saved)));
         t.vcpus().getFirst().setClockGuest(Saved.pvclock(saved, 0));

@@ -5,6 +5,7 @@ import io.kvmclock.hv.ClockData;
 import io.kvmclock.state.ClockState;
 import io.kvmclock.time.Units;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The migration algorithm of Documentation/virt/kvm/devices/vcpu.rst (docs/kvm-clock.md): KVM_SET_CLOCK(k0, r0,
@@ -33,7 +34,7 @@ public record DocumentedMethod() implements RestoreMethod {
     }
 
     @Override
-    public String unsupportedReason(ClockCapabilities caps) {
+    public Optional<String> unsupportedReason(ClockCapabilities caps) {
         return Offsets.needsOffsetAttribute(caps);
     }
 

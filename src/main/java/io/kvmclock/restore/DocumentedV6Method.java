@@ -12,10 +12,13 @@ import io.kvmclock.state.ClockState;
 import io.kvmclock.state.GuestPvclock;
 import io.kvmclock.state.ScaleReading;
 import io.kvmclock.state.VcpuClockState;
+import io.kvmclock.time.TscRate;
 import io.kvmclock.time.U128;
 import io.kvmclock.time.Units;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * The migration algorithm of Documentation/virt/kvm/devices/vcpu.rst as the v6 series rewrites it (patch 09;
@@ -55,7 +58,7 @@ public record DocumentedV6Method() implements RestoreMethod {
     }
 
     @Override
-    public String unsupportedReason(ClockCapabilities caps) {
+    public Optional<String> unsupportedReason(ClockCapabilities caps) {
         return Offsets.needsOffsetAttribute(caps);
     }
 
@@ -99,7 +102,7 @@ public record DocumentedV6Method() implements RestoreMethod {
             long tscDst = tscSrc + Units.nsToCyclesSigned(deltaT, v.tscKhz());
             Vcpu vcpu = t.vcpus().get(i);
             Rate dstRate = destinationRate(t, saved, i, vcpu);
-            anyComputed |= dstRate.computed();
+            anyComputed |= dstRate instanceof Rate.Computed;
             vcpu.setTscOffset(tscDst - dstRate.scale(dst.hostTsc()));
         }
         if (saved.vcpus().stream().anyMatch(v -> v.kernelScale() instanceof ScaleReading.NotRead)) {
@@ -108,63 +111,70 @@ public record DocumentedV6Method() implements RestoreMethod {
         if (anyComputed) {
             notes.add("KVM_VCPU_TSC_SCALE unavailable here (ENXIO): the destination ratio is the one set_tsc_khz programs");
         }
-        String why = setClockGuest(t, saved);
-        if (why == null) {
-            return new RestoreReport(name(), 1, null, false, notes);
+        Optional<String> why = setClockGuest(t, saved);
+        if (why.isEmpty()) {
+            return new RestoreReport(name(), 1, OptionalLong.empty(), false, notes);
         }
         t.vm().setClock(new ClockData(src.clock(), ClockData.REALTIME, src.realtime(), 0));
-        notes.addFirst(why + ": fell back to KVM_SET_CLOCK(guest_src, time_src, REALTIME) (step 9)");
-        return new RestoreReport(name(), 1, null, true, notes);
+        notes.addFirst(why.get() + ": fell back to KVM_SET_CLOCK(guest_src, time_src, REALTIME) (step 9)");
+        return new RestoreReport(name(), 1, OptionalLong.empty(), true, notes);
     }
 
-    /** Step 8; null when it worked, else why not. */
-    private static String setClockGuest(RestoreTarget t, ClockState saved) {
+    /** Step 8; empty when it worked, else why not. */
+    private static Optional<String> setClockGuest(RestoreTarget t, ClockState saved) {
         GuestPvclock pvti = saved.vcpus().getFirst().pvclock();
         boolean savedPvti = pvti instanceof GuestPvclock.Captured c && c.source() == GuestPvclock.Source.KVM_GET_CLOCK_GUEST;
         boolean here = t.hypervisor().capabilities().clockGuest();
         if (!here || !savedPvti) {
-            return (here ? "" : "KVM_SET_CLOCK_GUEST is missing on this kernel")
+            return Optional.of((here ? "" : "KVM_SET_CLOCK_GUEST is missing on this kernel")
                     + (here || savedPvti ? "" : " and ")
-                    + (savedPvti ? "" : "no KVM_GET_CLOCK_GUEST pvclock was saved (step 3 failed on the source)");
+                    + (savedPvti ? "" : "no KVM_GET_CLOCK_GUEST pvclock was saved (step 3 failed on the source)"));
         }
         try {
             t.vcpus().getFirst().setClockGuest(((GuestPvclock.Captured) pvti).pvclock());
-            return null;
+            return Optional.empty();
         } catch (HvException e) {
-            return "KVM_SET_CLOCK_GUEST failed with " + Errno.describe(e.errno());
+            return Optional.of("KVM_SET_CLOCK_GUEST failed with " + Errno.describe(e.errno()));
         }
     }
 
-    /** {@code (tsc * ratio) >> frac_bits}, from KVM_VCPU_TSC_SCALE or from the ratio computed as KVM would. */
-    private record Rate(long ratio, int fracBits, TscRate fallback, boolean computed) {
-        long scale(long tsc) {
-            return computed ? fallback.scale(tsc) : U128.mulShr(tsc, ratio, fracBits);
+    /**
+     * {@code (tsc * ratio) >> frac_bits}: with KVM_VCPU_TSC_SCALE's own numbers as step 7 writes it, or where
+     * the kernel has no such attribute with the rate KVM programs.
+     */
+    private sealed interface Rate {
+        long scale(long tsc);
+
+        record Read(TscScale s) implements Rate {
+            @Override
+            public long scale(long tsc) {
+                return U128.mulShr(tsc, s.tscRatio(), (int) s.tscFracBits());
+            }
         }
 
-        static Rate of(TscScale s) {
-            return new Rate(s.tscRatio(), (int) s.tscFracBits(), TscRate.UNSCALED, false);
-        }
-
-        static Rate computedAs(TscRate r) {
-            return new Rate(0, 0, r, true);
+        record Computed(TscRate r) implements Rate {
+            @Override
+            public long scale(long tsc) {
+                return r.scale(tsc);
+            }
         }
     }
 
     private static Rate sourceRate(VcpuClockState v) {
         return switch (v.kernelScale()) {
-            case ScaleReading.FromKernel k -> Rate.of(k.scale());
-            case ScaleReading.NotRead n -> Rate.computedAs(TscRate.of(v.scaling()));
+            case ScaleReading.FromKernel k -> new Rate.Read(k.scale());
+            case ScaleReading.NotRead n -> new Rate.Computed(v.scaling());
         };
     }
 
     private static Rate destinationRate(RestoreTarget t, ClockState saved, int i, Vcpu vcpu) {
         try {
-            return Rate.of(vcpu.getTscScale());
+            return new Rate.Read(vcpu.getTscScale());
         } catch (HvException e) {
             if (!e.is(Errno.ENXIO)) {
                 throw e;
             }
-            return Rate.computedAs(Offsets.rateOf(t, saved, i));
+            return new Rate.Computed(Offsets.rateOf(t, saved, i));
         }
     }
 }

@@ -5,14 +5,16 @@ import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.HvException;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.state.ClockState;
+import io.kvmclock.time.TscRate;
+import java.util.Optional;
 
 /** Writes every vCPU's planned TSC offset from one destination KVM_GET_CLOCK reading. */
 final class Offsets {
     private Offsets() {}
 
-    /** The unsupported reason of every method that writes KVM_VCPU_TSC_OFFSET: null where the attribute exists. */
-    static String needsOffsetAttribute(ClockCapabilities caps) {
-        return caps.vcpuAttributes() ? null : "needs KVM_CAP_VCPU_ATTRIBUTES (the TSC offset attribute)";
+    /** The unsupported reason of every method that writes KVM_VCPU_TSC_OFFSET: empty where the attribute exists. */
+    static Optional<String> needsOffsetAttribute(ClockCapabilities caps) {
+        return caps.vcpuAttributes() ? Optional.empty() : Optional.of("needs KVM_CAP_VCPU_ATTRIBUTES (the TSC offset attribute)");
     }
 
     static ClockData apply(RestoreTarget t, ClockState saved, TscPlan plan) {

@@ -10,9 +10,12 @@ import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
+import io.kvmclock.time.TscRate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -118,8 +121,13 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
     }
 
     @Override
-    public String unsupportedReason(ClockCapabilities caps) {
+    public Optional<String> unsupportedReason(ClockCapabilities caps) {
         return Offsets.needsOffsetAttribute(caps);
+    }
+
+    @Override
+    public Contract contract() {
+        return new Contract(true, true);
     }
 
     @Override
@@ -296,7 +304,7 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
                     + " ns off, after " + round + " round(s) (one reading had shown " + bestNs
                     + " ns, but a KVM_SET_CLOCK cannot be taken back)";
         }
-        return new RestoreReport(name(), round, residual, false, List.of(how + "; aimed at a reference-to-realtime gap of "
+        return new RestoreReport(name(), round, OptionalLong.of(residual), false, List.of(how + "; aimed at a reference-to-realtime gap of "
                 + gap + " ns"), phases, budgetHit);
     }
 
@@ -366,6 +374,6 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
         RestoreReport r = new DocumentedMethod().restore(t, saved);
         List<String> notes = new ArrayList<>(r.notes());
         notes.addFirst(why + ": fell back to the documented method; the kvmclock cannot be an exact function of the TSC here");
-        return new RestoreReport(name(), r.rounds(), null, true, notes);
+        return new RestoreReport(name(), r.rounds(), OptionalLong.empty(), true, notes);
     }
 }

@@ -3,7 +3,7 @@ package io.kvmclock.restore;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.Vcpu;
 import io.kvmclock.state.ClockState;
-import io.kvmclock.time.TscScaling;
+import io.kvmclock.time.TscRate;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -65,7 +65,7 @@ final class PeerSteps {
             return;
         }
         long current = v.getTscKhz();
-        if (TscScaling.needsScaling(khz, current, TscScaling.TOLERANCE_PPM)) {
+        if (TscRate.needsScaling(khz, current)) {
             throw new UnsupportedMethodException("the guest's TSC runs at " + khz + " kHz, this host at " + current
                     + " kHz, and this kernel cannot scale the TSC (no KVM_CAP_TSC_CONTROL)");
         }
@@ -77,7 +77,7 @@ final class PeerSteps {
     /** Firecracker: KVM_SET_TSC_KHZ only when the saved rate is beyond 250 ppm of this host's. */
     static void setTscKhzLikeFirecracker(Vcpu v, long khz, List<String> notes) {
         long current = v.getTscKhz();
-        if (TscScaling.needsScaling(khz, current, TscScaling.TOLERANCE_PPM)) {
+        if (TscRate.needsScaling(khz, current)) {
             v.setTscKhz(khz);
             notes.add("KVM_SET_TSC_KHZ " + khz);
         }

@@ -4,6 +4,7 @@ import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.state.ClockState;
+import java.util.Optional;
 
 /**
  * One way to put a saved guest's time into a fresh VM. Each method is one class; the peers reproduce the
@@ -25,9 +26,14 @@ public sealed interface RestoreMethod
     /** What the guest's TSC does across the blackout with this method. */
     DowntimePolicy tscPolicy();
 
-    /** Null when it can run with these capabilities, else why not. */
-    default String unsupportedReason(ClockCapabilities caps) {
-        return null;
+    /** Why it cannot run with these capabilities; empty when it can. */
+    default Optional<String> unsupportedReason(ClockCapabilities caps) {
+        return Optional.empty();
+    }
+
+    /** What the method promises and how it works, as far as its callers act on it (the demo's exit code and rows). */
+    default Contract contract() {
+        return Contract.PLAIN;
     }
 
     /**

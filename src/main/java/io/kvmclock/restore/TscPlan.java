@@ -3,6 +3,7 @@ package io.kvmclock.restore;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.state.ClockState;
 import io.kvmclock.state.VcpuClockState;
+import io.kvmclock.time.TscRate;
 import io.kvmclock.time.Units;
 
 /**
@@ -24,7 +25,7 @@ public record TscPlan(DowntimePolicy policy, boolean hostTscContinues) {
             return v.tscOffset();
         }
         ClockData source = saved.clock();
-        long g0 = TscRate.of(v.scaling()).scale(source.hostTsc()) + v.tscOffset();
+        long g0 = v.scaling().scale(source.hostTsc()) + v.tscOffset();
         long elapsed = policy == DowntimePolicy.ADVANCE
                 ? Units.nsToCycles(Math.max(0, destination.realtime() - source.realtime()), v.tscKhz()) : 0;
         return g0 + elapsed - destinationRate.scale(destination.hostTsc());

@@ -59,7 +59,7 @@ public final class ScenarioRunner {
     private SimHypervisor hv;
     private SimVm vm;
     private final List<SimVcpu> vcpus = new ArrayList<>();
-    private final List<PvclockTimeInfo> seen = new ArrayList<>();
+    private final List<Optional<PvclockTimeInfo>> seen = new ArrayList<>();
     private final List<ClockEvent> events = new ArrayList<>();
     private final List<Sample> samples = new ArrayList<>();
     private long guestKhz;
@@ -132,7 +132,7 @@ public final class ScenarioRunner {
         SimVcpu v = (SimVcpu) vm.createVcpu(nextId++);
         v.resetToRealMode(ClockGuestAbi.CODE_GPA);
         vcpus.add(v);
-        seen.add(null);
+        seen.add(Optional.empty());
     }
 
     /** Two KVM_RUNs (one TSC report) on every vCPU, noting pvclock changes as seen at the same guest TSC. */
@@ -141,17 +141,23 @@ public final class ScenarioRunner {
             SimVcpu v = vcpus.get(i);
             v.run();
             v.run();
-            PvclockTimeInfo now = v.guestPvclock();
-            PvclockTimeInfo old = seen.get(i);
-            if (old != null && now != null && !sameFunction(old, now) && !(inAction && i == 0)) {
-                long tsc = v.guestTsc();
-                long step = now.read(tsc) - old.read(tsc);
-                if (step != 0 || old.tscStable() != now.tscStable()) {
-                    events.add(new ClockEvent(hv.now(), "reference", v.id(), step,
-                            now.tscStable() ? "new master clock reference" : "pvclock re-based without a master clock"));
-                }
+            Optional<PvclockTimeInfo> seenNow = v.guestPvclock();
+            if (seen.get(i).isPresent() && seenNow.isPresent()) {
+                noteChange(v, seen.get(i).get(), seenNow.get(), i);
             }
-            seen.set(i, now);
+            seen.set(i, seenNow);
+        }
+    }
+
+    private void noteChange(SimVcpu v, PvclockTimeInfo old, PvclockTimeInfo now, int i) {
+        if (sameFunction(old, now) || (inAction && i == 0)) {
+            return;
+        }
+        long tsc = v.guestTsc();
+        long step = now.read(tsc) - old.read(tsc);
+        if (step != 0 || old.tscStable() != now.tscStable()) {
+            events.add(new ClockEvent(hv.now(), "reference", v.id(), step,
+                    now.tscStable() ? "new master clock reference" : "pvclock re-based without a master clock"));
         }
     }
 
@@ -317,14 +323,13 @@ public final class ScenarioRunner {
             v.restoreCpuState(image.cpu());
             v.setMsr(Vcpu.MSR_KVM_SYSTEM_TIME_NEW, image.systemTimeMsr());
             vcpus.add(v);
-            seen.add(null);
+            seen.add(Optional.empty());
         }
         return method.restore(new RestoreTarget(hv, vm, List.copyOf(vcpus)), saved);
     }
 
     /** The pvclock the guest sees in its memory (all zero before it enabled kvmclock), as a VMM reads it. */
     private static PvclockTimeInfo pvclockInMemory(Vcpu v) {
-        PvclockTimeInfo p = ((SimVcpu) v).guestPvclock();
-        return p != null ? p : PvclockTimeInfo.decode(new byte[PvclockTimeInfo.SIZE]);
+        return ((SimVcpu) v).guestPvclock().orElseGet(() -> PvclockTimeInfo.decode(new byte[PvclockTimeInfo.SIZE]));
     }
 }

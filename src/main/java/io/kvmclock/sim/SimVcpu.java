@@ -8,7 +8,9 @@ import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.VcpuExit;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
+import io.kvmclock.time.TscRate;
 import io.kvmclock.time.TscScaling;
+import java.util.Optional;
 
 /**
  * struct kvm_vcpu_arch's clock part and the vCPU ioctls. {@link #run()} serves the entry requests and runs
@@ -23,7 +25,8 @@ public final class SimVcpu implements Vcpu {
 
     long virtualTscKhz;
     private TimeScale virtualTscScale;
-    long l1TscRatio;
+    /** l1_tsc_scaling_ratio: unscaled is the ratio 1.0 (kvm_caps.default_tsc_scaling_ratio). */
+    TscRate l1TscRate = TscRate.UNSCALED;
     long l1TscOffset;
     long thisTscGeneration;
 
@@ -46,22 +49,19 @@ public final class SimVcpu implements Vcpu {
     SimVcpu(SimVm vm, int id) {
         this.vm = vm;
         this.id = id;
-        this.l1TscRatio = scaling() == null ? 0 : scaling().defaultRatio();
         this.seenClockEpoch = vm.clockUpdateEpoch;
         this.seenMasterclockEpoch = vm.masterclockUpdateEpoch;
     }
 
-    private TscScaling scaling() {
-        return vm.host.config.tscScaling().orElse(null);
+    private Optional<TscScaling> scaling() {
+        return vm.host.config.tscScaling();
     }
 
     // ---- kernel helpers ----
 
     /** kvm_scale_tsc + l1 offset: kvm_read_l1_tsc. */
     long readL1Tsc(long hostTsc) {
-        TscScaling s = scaling();
-        long scaled = s == null || l1TscRatio == s.defaultRatio() ? hostTsc : s.scale(hostTsc, l1TscRatio);
-        return scaled + l1TscOffset;
+        return l1TscRate.scale(hostTsc) + l1TscOffset;
     }
 
     /** kvm_compute_l1_tsc_offset: target - scale(rdtsc). */
@@ -90,14 +90,10 @@ public final class SimVcpu implements Vcpu {
      */
     private long targetHz() {
         long khz = vm.host.tscKhz();
-        TscScaling s = scaling();
-        if (s == null) {
-            return khz * 1000L;
-        }
         if (vm.host.config.clockGuest()) {
-            return Math.max(1, s.scale(khz * 1000L, l1TscRatio));
+            return Math.max(1, l1TscRate.scale(khz * 1000L));
         }
-        return Math.max(1, s.scale(khz, l1TscRatio)) * 1000L;
+        return Math.max(1, l1TscRate.scale(khz)) * 1000L;
     }
 
     /** kvm_set_tsc_khz / set_tsc_khz: false when the kernel returns -1. */
@@ -105,27 +101,18 @@ public final class SimVcpu implements Vcpu {
         virtualTscScale = TimeScale.kvmGetTimeScale(userKhz * 1000L, TimeScale.NSEC_PER_SEC);
         virtualTscKhz = userKhz;
         long hostKhz = vm.host.tscKhz();
-        TscScaling s = scaling();
-        if (!TscScaling.needsScaling(userKhz, hostKhz, TscScaling.TOLERANCE_PPM)) {
-            if (s != null) {
-                l1TscRatio = s.defaultRatio();
-            }
-            return true;
-        }
-        if (s == null) {
+        if (scaling().isEmpty() && TscRate.needsScaling(userKhz, hostKhz)) {
             if (userKhz > hostKhz) {
                 throw new HvException("KVM_SET_TSC_KHZ", Errno.EOPNOTSUPP.number(),
                         "the kernel would enter TSC catch-up mode, which the model does not implement");
             }
             return false;
         }
-        long ratio;
         try {
-            ratio = s.ratio(userKhz, hostKhz);
+            l1TscRate = TscRate.of(scaling(), userKhz, hostKhz);
         } catch (IllegalArgumentException e) {
-            return false;
+            return false; // set_tsc_khz refuses the ratio and leaves the old one
         }
-        l1TscRatio = ratio;
         return true;
     }
 
@@ -246,7 +233,7 @@ public final class SimVcpu implements Vcpu {
         long before = guestTsc();
         if (!setTscKhzInternal(user)) {
             throw new HvException("KVM_SET_TSC_KHZ", Errno.EINVAL.number(), user + " kHz on a " + vm.host.tscKhz()
-                    + " kHz host needs TSC scaling " + (scaling() == null ? "this host lacks" : "beyond its range"));
+                    + " kHz host needs TSC scaling " + (scaling().isEmpty() ? "this host lacks" : "beyond its range"));
         }
         if (vm.v6()) {
             // v6 patch 30: the guest TSC sampled before the ratio changed is written back through
@@ -259,12 +246,15 @@ public final class SimVcpu implements Vcpu {
     @Override
     public TscScale getTscScale() {
         enter("KVM_GET_DEVICE_ATTR");
-        TscScaling s = scaling();
-        if (!vm.v6() || s == null) {
+        if (!vm.v6() || scaling().isEmpty()) {
             throw new HvException("KVM_GET_DEVICE_ATTR(KVM_VCPU_TSC_SCALE)", Errno.ENXIO.number(),
                     vm.v6() ? "no TSC control on this host" : "no such attribute before the v6 series");
         }
-        return new TscScale(l1TscRatio, s.fracBits());
+        TscScaling s = scaling().get();
+        return new TscScale(switch (l1TscRate) {
+            case TscRate.Unscaled u -> s.defaultRatio();
+            case TscRate.Scaled r -> r.ratio();
+        }, s.fracBits());
     }
 
     @Override
@@ -278,9 +268,7 @@ public final class SimVcpu implements Vcpu {
     public void setTscOffset(long offset) {
         enter("KVM_SET_DEVICE_ATTR");
         boolean matched = virtualTscKhz != 0 && vm.lastTscKhz == virtualTscKhz && vm.lastTscOffset == offset;
-        TscScaling s = scaling();
-        long hostTsc = vm.host.tsc();
-        long tsc = (s == null ? hostTsc : s.scale(hostTsc, l1TscRatio)) + offset;
+        long tsc = l1TscRate.scale(vm.host.tsc()) + offset;
         long ns = vm.baseNs();
         vm.userSetTsc = true;
         vm.synchronizeTscCommit(this, offset, tsc, ns, matched);
@@ -377,11 +365,7 @@ public final class SimVcpu implements Vcpu {
             if (!vm.useMasterClock) {
                 throw new HvException(call, Errno.EINVAL.number(), "no master clock");
             }
-            long currHz = vm.host.tscKhz() * 1000L;
-            TscScaling s = scaling();
-            if (s != null) {
-                currHz = s.scale(currHz, l1TscRatio);
-            }
+            long currHz = l1TscRate.scale(vm.host.tscKhz() * 1000L);
             if (Long.compareUnsigned(userHz, currHz - 1000) < 0 || Long.compareUnsigned(userHz, currHz + 1000) > 0) {
                 throw new HvException(call, Errno.ERANGE.number(),
                         "the pvclock encodes " + userHz + " Hz, the vCPU runs at " + currHz + " Hz");
@@ -482,12 +466,12 @@ public final class SimVcpu implements Vcpu {
         return systemTime + (Math.unsignedMultiplyHigh(d, mul) << 32 | (d * mul) >>> 32);
     }
 
-    /** The pvclock currently in guest memory (decoded), or null when kvmclock is not enabled. */
-    public PvclockTimeInfo guestPvclock() {
+    /** The pvclock currently in guest memory (decoded); empty when kvmclock is not enabled. */
+    public Optional<PvclockTimeInfo> guestPvclock() {
         if (!pvTimeActive) {
-            return null;
+            return Optional.empty();
         }
-        return PvclockTimeInfo.decode(vm.memory.read(systemTimeMsr & ~1L, PvclockTimeInfo.SIZE));
+        return Optional.of(PvclockTimeInfo.decode(vm.memory.read(systemTimeMsr & ~1L, PvclockTimeInfo.SIZE)));
     }
 
     public long virtualTscKhz() {

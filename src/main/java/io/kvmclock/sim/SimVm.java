@@ -8,8 +8,6 @@ import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
-import io.kvmclock.time.TscScaling;
-import io.kvmclock.time.U128;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -19,7 +17,6 @@ public final class SimVm implements Vm {
     static final long KVMCLOCK_SYNC_PERIOD_NS = 300_000_000_000L;
     /** arch/x86/include/asm/kvm_host.h: KVM_MAX_VCPU_IDS = KVM_MAX_VCPUS * KVM_VCPU_ID_RATIO (4). */
     static final int KVM_VCPU_ID_RATIO = 4;
-    static final int VALID_CLOCK_FLAGS = ClockData.TSC_STABLE | ClockData.REALTIME | ClockData.HOST_TSC;
 
     final SimHypervisor hv;
     final SimHost host;
@@ -96,7 +93,7 @@ public final class SimVm implements Vm {
     boolean vcpusMatchedFreq() {
         for (SimVcpu v : vcpus) {
             SimVcpu first = vcpus.getFirst(); // vcpus is not empty inside the loop
-            if (v.virtualTscKhz != first.virtualTscKhz || v.l1TscRatio != first.l1TscRatio) {
+            if (v.virtualTscKhz != first.virtualTscKhz || !v.l1TscRate.equals(first.l1TscRate)) {
                 return false;
             }
         }
@@ -275,9 +272,9 @@ public final class SimVm implements Vm {
     @Override
     public void setClock(ClockData data) {
         enter("KVM_SET_CLOCK");
-        if ((data.flags() & ~VALID_CLOCK_FLAGS) != 0) {
+        if ((data.flags() & ~ClockData.VALID_FLAGS) != 0) {
             throw new HvException("KVM_SET_CLOCK", Errno.EINVAL.number(),
-                    "flags 0x" + Integer.toHexString(data.flags()) + " outside 0x" + Integer.toHexString(VALID_CLOCK_FLAGS));
+                    "flags 0x" + Integer.toHexString(data.flags()) + " outside 0x" + Integer.toHexString(ClockData.VALID_FLAGS));
         }
         startPvclockUpdate();
         pvclockUpdateVmGtodCopy();
@@ -321,15 +318,9 @@ public final class SimVm implements Vm {
         defaultTscKhz = user == 0 ? host.tscKhz() : user;
     }
 
-    /** kvm_caps.max_guest_tsc_khz: min(u32 max, scale(tsc_khz, max ratio)). */
+    /** Beyond kvm_caps.max_guest_tsc_khz (TscScaling.maxGuestKhz). */
     boolean exceedsMaxGuestKhz(long userKhz) {
-        if (host.config.tscScaling().isEmpty()) {
-            return false;
-        }
-        TscScaling s = host.config.tscScaling().get();
-        long max = s.maxRatio() == -1L ? 0xFFFF_FFFFL
-                : Math.min(0xFFFF_FFFFL, U128.mulShr(host.tscKhz(), s.maxRatio(), s.fracBits()));
-        return userKhz >= max;
+        return host.config.tscScaling().filter(s -> userKhz >= s.maxGuestKhz(host.tscKhz())).isPresent();
     }
 
     /** KVM_CREATE_VCPU: kvm_vm_ioctl_create_vcpu, kvm_arch_vcpu_create, kvm_arch_vcpu_postcreate. */

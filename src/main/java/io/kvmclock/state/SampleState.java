@@ -6,6 +6,7 @@ import io.kvmclock.hv.HostClocks;
 import io.kvmclock.hv.HostInfo;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
+import io.kvmclock.time.TscRate;
 import io.kvmclock.time.TscScaling;
 import io.kvmclock.time.Units;
 import java.util.ArrayList;
@@ -34,9 +35,7 @@ public final class SampleState {
     public static ClockState create(int vcpus, long hostKhz, long guestKhz) {
         VcpuClockState.checkTscKhz("host tsc_khz", hostKhz);
         VcpuClockState.checkTscKhz("guest tsc_khz", guestKhz);
-        TscRatio scaling = TscScaling.needsScaling(guestKhz, hostKhz, TscScaling.TOLERANCE_PPM)
-                ? new TscRatio.Hardware(TscScaling.VMX, TscScaling.VMX.ratio(guestKhz, hostKhz))
-                : new TscRatio.None();
+        TscRate scaling = TscRate.of(Optional.of(TscScaling.VMX), guestKhz, hostKhz);
 
         long createNs = 3_540_000_000_000L;                     // VM created at host uptime 3540 s
         long masterNs = createNs + 20_000_000_000L + 123_456_789L; // master clock reference 20.12 s later
@@ -48,8 +47,8 @@ public final class SampleState {
         long kvmclockOffset = -Units.cyclesToNs(createTsc, hostKhz);
         long systemTime = masterKernelNs + kvmclockOffset;
 
-        long offset = -scale(scaling, createTsc);               // guest TSC 0 at vCPU creation: wraps, top bit set
-        long tscTimestamp = scale(scaling, masterTsc) + offset;
+        long offset = -scaling.scale(createTsc);               // guest TSC 0 at vCPU creation: wraps, top bit set
+        long tscTimestamp = scaling.scale(masterTsc) + offset;
         TimeScale guestScale = TimeScale.forGuestKhz(guestKhz);
 
         long clock = systemTime + TimeScale.forGuestKhz(hostKhz).scaleDelta(getClockTsc - masterTsc);
@@ -61,7 +60,7 @@ public final class SampleState {
             long readTsc = getClockTsc + 2_600L * (i + 1);      // each vCPU's IA32_TSC read ~1 us after the last
             PvclockTimeInfo pv = PvclockTimeInfo.of(4L + 2L * i, tscTimestamp, systemTime, guestScale,
                     PvclockTimeInfo.FLAG_TSC_STABLE);
-            list.add(new VcpuClockState(i, offset, scale(scaling, readTsc) + offset, guestKhz, scaling,
+            list.add(new VcpuClockState(i, offset, scaling.scale(readTsc) + offset, guestKhz, scaling,
                     new GuestPvclock.Captured(pv, GuestPvclock.Source.GUEST_MEMORY)));
         }
         long captureTsc = getClockTsc + 2_600L * (vcpus + 1);
@@ -69,14 +68,7 @@ public final class SampleState {
                 REALTIME_AT_CAPTURE_NS + Units.cyclesToNs(captureTsc - getClockTsc, hostKhz));
         HostInfo host = new HostInfo(KERNEL, 12, hostKhz, "tsc", BOOT_ID);
         ClockCapabilities caps = new ClockCapabilities(ClockData.TSC_STABLE | ClockData.REALTIME | ClockData.HOST_TSC,
-                scaling instanceof TscRatio.Hardware, false, true, true, false);
+                scaling.scaled(), false, true, true, false);
         return ClockState.of(new Capture(CaptureKind.SYNTHETIC, at), host, Optional.of(caps), data, list);
-    }
-
-    private static long scale(TscRatio r, long hostTsc) {
-        return switch (r) {
-            case TscRatio.None n -> hostTsc;
-            case TscRatio.Hardware h -> h.scaling().scale(hostTsc, h.ratio());
-        };
     }
 }

@@ -6,7 +6,7 @@ import java.util.Objects;
 
 /**
  * A vCPU's TSC scaling as the kernel itself reported it with KVM_VCPU_TSC_SCALE (v6 patch 09; format 1.2),
- * beside the {@link TscRatio} every file carries. Where the kernel could not be asked (6.18, no TSC control,
+ * beside the TSC rate ({@link VcpuClockState#scaling}) every file carries. Where the kernel could not be asked (6.18, no TSC control,
  * a file older than 1.2) the state says so instead of guessing.
  */
 public sealed interface ScaleReading {

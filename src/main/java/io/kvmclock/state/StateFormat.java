@@ -6,6 +6,7 @@ import io.kvmclock.hv.HostClocks;
 import io.kvmclock.hv.HostInfo;
 import io.kvmclock.state.StateFormatException.Reason;
 import io.kvmclock.time.PvclockTimeInfo;
+import io.kvmclock.time.TscRate;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -151,7 +152,7 @@ public final class StateFormat {
         for (VcpuClockState v : s.vcpus()) {
             mark = beginRecord(p);
             p.putInt(v.id()).putLong(v.tscOffset()).putLong(v.guestTsc()).putLong(v.tscKhz());
-            p.put((byte) v.scaling().code()).putLong(v.scaling().storedRatio());
+            p.put((byte) TscRateCode.code(v.scaling())).putLong(TscRateCode.storedRatio(v.scaling()));
             p.put((byte) v.pvclock().code());
             p.put(switch (v.pvclock()) {
                 case GuestPvclock.NotEnabled n -> new byte[PvclockTimeInfo.SIZE];
@@ -402,11 +403,11 @@ public final class StateFormat {
                 throw new StateFormatException(Reason.VCPU_COUNT_OUT_OF_RANGE, "vCPU id " + id
                         + " is outside 0.." + (VcpuClockState.MAX_ID_EXCLUSIVE - 1) + " (KVM_MAX_VCPU_IDS)");
             }
-            TscRatio scaling;
+            TscRate scaling;
             GuestPvclock pvclock;
             ScaleReading kernelScale;
             try {
-                scaling = TscRatio.of(scalingCode, ratio);
+                scaling = TscRateCode.decode(scalingCode, ratio);
                 pvclock = GuestPvclock.of(source, PvclockTimeInfo.decode(pv));
                 kernelScale = ScaleReading.of(scaleCode, kernelRatio, kernelFracBits);
             } catch (StateFormatException e) {

@@ -1,6 +1,7 @@
 package io.kvmclock.state;
 
 import io.kvmclock.state.StateFormatException.Reason;
+import io.kvmclock.time.TscRate;
 import java.util.Objects;
 
 /**
@@ -9,7 +10,7 @@ import java.util.Objects;
  * kernel has it. {@code tscOffset} and {@code guestTsc} are u64 values held in longs. Where the kernel's
  * reading is there, {@code scaling} was taken from it, and the two must agree.
  */
-public record VcpuClockState(int id, long tscOffset, long guestTsc, long tscKhz, TscRatio scaling,
+public record VcpuClockState(int id, long tscOffset, long guestTsc, long tscKhz, TscRate scaling,
                              GuestPvclock pvclock, ScaleReading kernelScale) {
 
     /** KVM_MAX_VCPU_IDS on x86: KVM_MAX_VCPUS (at most 4096) times KVM_VCPU_ID_RATIO (4). */
@@ -26,7 +27,7 @@ public record VcpuClockState(int id, long tscOffset, long guestTsc, long tscKhz,
         }
         checkTscKhz("vCPU " + id + ": tsc_khz", tscKhz);
         Objects.requireNonNull(kernelScale, "kernelScale");
-        if (kernelScale instanceof ScaleReading.FromKernel k && !scaling.equals(TscRatio.ofKernel(k.scale(), scaling))) {
+        if (kernelScale instanceof ScaleReading.FromKernel k && k.scale().rate().filter(r -> !r.equals(scaling)).isPresent()) {
             throw new StateFormatException(Reason.BAD_SCALING_RATIO, "vCPU " + id + ": KVM_VCPU_TSC_SCALE read ratio 0x"
                     + Long.toHexString(k.scale().tscRatio()) + " with " + k.scale().tscFracBits()
                     + " fractional bits, which disagrees with the scaling recorded beside it");
@@ -34,7 +35,7 @@ public record VcpuClockState(int id, long tscOffset, long guestTsc, long tscKhz,
     }
 
     /** A vCPU captured without KVM_VCPU_TSC_SCALE (a 6.18 kernel, or a file before 1.2). */
-    public VcpuClockState(int id, long tscOffset, long guestTsc, long tscKhz, TscRatio scaling, GuestPvclock pvclock) {
+    public VcpuClockState(int id, long tscOffset, long guestTsc, long tscKhz, TscRate scaling, GuestPvclock pvclock) {
         this(id, tscOffset, guestTsc, tscKhz, scaling, pvclock, new ScaleReading.NotRead());
     }
 

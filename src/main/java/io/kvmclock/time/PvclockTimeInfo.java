@@ -2,7 +2,9 @@ package io.kvmclock.time;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
  * struct pvclock_vcpu_time_info (arch/x86/include/asm/pvclock-abi.h), packed, 32 bytes, little endian:
@@ -25,6 +27,8 @@ public record PvclockTimeInfo(long version, long pad0, long tscTimestamp, long s
     public static final int SIZE = 32;
     public static final int FLAG_TSC_STABLE = 1;
     public static final int FLAG_GUEST_STOPPED = 2;
+    /** The flags struct pvclock_vcpu_time_info defines (PVCLOCK_TSC_STABLE_BIT, PVCLOCK_GUEST_STOPPED). */
+    public static final int KNOWN_FLAGS = FLAG_TSC_STABLE | FLAG_GUEST_STOPPED;
 
     public PvclockTimeInfo {
         checkRange("version", version, 0xFFFF_FFFFL);
@@ -63,6 +67,21 @@ public record PvclockTimeInfo(long version, long pad0, long tscTimestamp, long s
 
     public boolean guestStopped() {
         return (flags & FLAG_GUEST_STOPPED) != 0;
+    }
+
+    /** The names of the bits set in {@code flags}, in bit order, then any others as "unknown 0x…". */
+    public static List<String> flagNames(int flags) {
+        List<String> names = new ArrayList<>();
+        if ((flags & FLAG_TSC_STABLE) != 0) {
+            names.add("TSC_STABLE");
+        }
+        if ((flags & FLAG_GUEST_STOPPED) != 0) {
+            names.add("GUEST_STOPPED");
+        }
+        if ((flags & ~KNOWN_FLAGS) != 0) {
+            names.add(String.format("unknown 0x%02x", flags & ~KNOWN_FLAGS));
+        }
+        return names;
     }
 
     public boolean padsZero() {

@@ -34,6 +34,19 @@ public enum TscScaling {
         return maxRatio;
     }
 
+    /** A ratio this hardware can be programmed with: non-zero and below its maximum (set_tsc_khz's check). */
+    public boolean accepts(long ratio) {
+        return ratio != 0 && Long.compareUnsigned(ratio, maxRatio) < 0;
+    }
+
+    /**
+     * kvm_caps.max_guest_tsc_khz on a host at {@code hostKhz}: min(u32 max, scale(tsc_khz, max ratio)); VMX's
+     * ratio has no bound below 2^64, so only the u32 one applies.
+     */
+    public long maxGuestKhz(long hostKhz) {
+        return maxRatio == -1L ? 0xFFFF_FFFFL : Math.min(0xFFFF_FFFFL, U128.mulShr(hostKhz, maxRatio, fracBits));
+    }
+
     /** kvm_scale_tsc: mul_u64_u64_shr(tsc, ratio, frac_bits). */
     public long scale(long tsc, long ratio) {
         return U128.mulShr(tsc, ratio, fracBits);
@@ -48,7 +61,7 @@ public enum TscScaling {
             throw new IllegalArgumentException("TSC frequencies must be positive");
         }
         long ratio = U128.mulDiv(defaultRatio(), userKhz, hostKhz);
-        if (ratio == 0 || Long.compareUnsigned(ratio, maxRatio) >= 0) {
+        if (!accepts(ratio)) {
             throw new IllegalArgumentException("TSC scaling ratio for " + userKhz + " kHz on a " + hostKhz
                     + " kHz host is outside what " + name() + " can do");
         }

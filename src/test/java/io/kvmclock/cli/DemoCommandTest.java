@@ -157,4 +157,73 @@ class DemoCommandTest {
         assertEquals(ExitCode.BAD_INPUT, alone.exitCode());
         assertTrue(alone.errLine().contains("--budget"), alone.err());
     }
+
+    /** A method the host cannot run: "not run" and its reason in the text, supported false and the reason in the JSON. */
+    @Test
+    void anUnsupportedMethodIsReportedAsNotRunWithItsReason() {
+        String[] args = {"demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "2", "--methods", "clock-guest,documented"};
+        CliRun text = CliRun.of(args);
+        assertEquals(ExitCode.OK, text.exitCode(), text.err());
+        int at = text.out().indexOf("clock-guest  ");
+        assertTrue(at >= 0, text.out());
+        assertTrue(text.out().startsWith("  not run: unsupported on this kernel: no KVM_SET_CLOCK_GUEST\n",
+                text.out().indexOf('\n', at) + 1), text.out());
+        assertTrue(text.out().contains("|kvmclock error| (ns)"), "documented ran: " + text.out());
+        JsonNode ms = CliRun.of(withJson(args)).json().get("methods");
+        assertEquals("clock-guest", ms.get(0).get("name").asText());
+        assertFalse(ms.get(0).get("supported").asBoolean(), ms.toString());
+        assertEquals("unsupported on this kernel: no KVM_SET_CLOCK_GUEST", ms.get(0).get("unsupportedReason").asText());
+        assertFalse(ms.get(0).has("kvmclockErrorNs"), ms.toString());
+        assertTrue(ms.get(1).get("supported").asBoolean() && !ms.get(1).has("unsupportedReason"), ms.toString());
+    }
+
+    /** A restore that says the method cannot run here (qemu without TSC scaling, across a rate change) is not run either. */
+    @Test
+    void aMethodWhoseRestoreSaysUnsupportedIsNotRun() {
+        String[] args = {"demo", "--backend", "sim", "--sim-host", "kvm-intel", "--sim-peer-khz", "2995200", "--trials", "2",
+            "--methods", "qemu"};
+        CliRun text = CliRun.of(args);
+        assertEquals(ExitCode.OK, text.exitCode(), text.err());
+        assertTrue(text.out().contains("  not run: unsupported: the guest's TSC runs at "), text.out());
+        JsonNode m = CliRun.of(withJson(args)).json().get("methods").get(0);
+        assertFalse(m.get("supported").asBoolean(), m.toString());
+        assertTrue(m.get("unsupportedReason").asText().startsWith("unsupported: the guest's TSC runs at "), m.toString());
+    }
+
+    /** Failed trials: counted in the text, their reasons in the JSON and the report; precise's fail the demo. */
+    @Test
+    void failedTrialsAreCountedWithTheirReasons(@TempDir Path dir) throws Exception {
+        String[] args = {"demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "2", "--methods", "precise",
+            "--budget", "1ns", "--report", dir.toString()};
+        CliRun text = CliRun.of(args);
+        assertEquals(ExitCode.FAILURE, text.exitCode(), text.out());
+        assertTrue(text.out().contains("failed: 2"), text.out());
+        JsonNode m = CliRun.of(withJson(args)).json().get("methods").get(0);
+        assertTrue(m.get("failureReasons").size() >= 1, m.toString());
+        for (JsonNode why : m.get("failureReasons")) {
+            assertTrue(why.asText().contains("budget of 1 ns was spent"), m.toString());
+        }
+        String html = Files.readString(dir.resolve("index.html"));
+        assertTrue(html.contains("<li>failed: ") && html.contains("budget of 1 ns was spent"), html);
+    }
+
+    /** What a method notes reaches the HTML report as it reaches the text and the JSON: each note with its count. */
+    @Test
+    void theReportShowsWhatEachMethodNoted(@TempDir Path dir) throws Exception {
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "3", "--methods",
+                "documented-v6,precise", "--report", dir.toString());
+        assertEquals(ExitCode.OK, r.exitCode(), r.err());
+        String html = Files.readString(dir.resolve("index.html"));
+        assertTrue(html.contains("<h2>What the methods noted</h2>"), html);
+        assertTrue(html.contains("<li>fell back in 3/3 trials</li>"), html);
+        assertTrue(html.contains("<li>note (3/3 trials): KVM_SET_CLOCK_GUEST is missing on this kernel"), html);
+        assertTrue(html.contains("<h3>precise</h3>") && html.contains("<li>KVM_SET_CLOCK rounds: median "), html);
+        assertTrue(html.indexOf("<h3>documented-v6</h3>") < html.indexOf("<h3>precise</h3>"), html);
+    }
+
+    private static String[] withJson(String[] args) {
+        String[] withJson = Arrays.copyOf(args, args.length + 1);
+        withJson[args.length] = "--json";
+        return withJson;
+    }
 }

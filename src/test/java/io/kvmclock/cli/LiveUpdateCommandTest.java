@@ -44,6 +44,20 @@ class LiveUpdateCommandTest {
         }
     }
 
+    /** What precise noted about its restore in the new process reaches the old process's JSON and its table. */
+    @Tag("kvm")
+    @Test
+    void theMethodsNotesReachTheJsonAndTheText() {
+        requireKvm();
+        CliRun json = CliRun.of("live-update", "--json", "--run", "20ms");
+        assertEquals(ExitCode.OK, json.exitCode(), json.err());
+        JsonNode notes = json.json().get("result").get("notes");
+        assertTrue(notes.isArray() && !notes.isEmpty(), json.out());
+        CliRun text = CliRun.of("live-update", "--run", "20ms");
+        assertEquals(ExitCode.OK, text.exitCode(), text.err());
+        assertTrue(text.out().lines().anyMatch(l -> l.startsWith("note ") && l.length() > "note ".length() + 2), text.out());
+    }
+
     @Test
     void unknownMethodIsBadInput() {
         CliRun r = CliRun.of("live-update", "--method", "teleport");

@@ -19,10 +19,10 @@ import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
 import io.kvmclock.state.GuestPvclock;
 import io.kvmclock.state.ScaleReading;
-import io.kvmclock.state.TscRatio;
 import io.kvmclock.state.VcpuClockState;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
+import io.kvmclock.time.TscRate;
 import io.kvmclock.time.TscScaling;
 import java.util.Arrays;
 import java.util.List;
@@ -33,22 +33,22 @@ import org.junit.jupiter.api.Test;
 class DocumentedV6MethodTest {
     private static final DemoRunner.Progress QUIET = (m, i, n) -> { };
 
-    private static MethodResult run(Hypervisor hv, int trials) {
-        return new DemoRunner(hv, trials, 0, QUIET).runMethod(new DocumentedV6Method());
+    private static MethodResult.Ran run(Hypervisor hv, int trials) {
+        return Outcomes.ran(new DemoRunner(hv, trials, 0, QUIET).runMethod(new DocumentedV6Method()));
     }
 
     /**
      * Within the kernel selftest's +-2 ns: KVM_SET_CLOCK_GUEST's own rounding (the restored and the saved pvclock
      * have different reference points) is -2..0 ns, see SelftestPreciseReplayTest.
      */
-    private static boolean allWithinKernelBound(MethodResult r) {
+    private static boolean allWithinKernelBound(MethodResult.Ran r) {
         return Arrays.stream(r.kvmclockErrors()).allMatch(a -> a >= -2 && a <= 0);
     }
 
     @Test
     void onTheV6HostItTakesSetClockGuestWithinTheKernelsBound() {
         try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.v6Host(), 11)) {
-            MethodResult r = run(hv, 30);
+            MethodResult.Ran r = run(hv, 30);
             assertEquals(0, r.failures(), r.trials().toString());
             assertEquals(0, r.fallbacks(), r.notes().toString());
             assertTrue(allWithinKernelBound(r), r.trials().toString());
@@ -62,7 +62,7 @@ class DocumentedV6MethodTest {
     void acrossHostsAtAnotherTscRateOnV6() {
         try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.v6Host(), 12)) {
             SimHypervisor peer = hv.peerAt(2_995_200);
-            MethodResult r = new DemoRunner(hv, 10, 0, QUIET).withPeer(peer).runMethod(new DocumentedV6Method());
+            MethodResult.Ran r = Outcomes.ran(new DemoRunner(hv, 10, 0, QUIET).withPeer(peer).runMethod(new DocumentedV6Method()));
             assertEquals(0, r.failures(), r.trials().toString());
             assertEquals(0, r.fallbacks(), r.notes().toString());
             assertEquals(5, r.scaledTrials(), "every trial on the peer runs the guest scaled");
@@ -74,7 +74,7 @@ class DocumentedV6MethodTest {
     @Test
     void onA618HostWithTheV5IoctlsItSaysWhatIsMissingAndStillTakesSetClockGuest() {
         try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.clockGuestHost(), 13)) {
-            MethodResult r = run(hv, 5);
+            MethodResult.Ran r = run(hv, 5);
             assertEquals(0, r.fallbacks());
             assertEquals(5L, r.notes().get("KVM_VCPU_TSC_SCALE unavailable here (ENXIO): the destination ratio is the one set_tsc_khz programs"));
         }
@@ -83,7 +83,7 @@ class DocumentedV6MethodTest {
     @Test
     void withoutSetClockGuestItFallsBackInEveryTrialAndSaysSo() {
         try (SimHypervisor hv = SimHypervisor.create(SimHostConfig.kvmIntel(), 14)) {
-            MethodResult r = run(hv, 5);
+            MethodResult.Ran r = run(hv, 5);
             assertEquals(0, r.failures(), r.trials().toString());
             assertEquals(5, r.fallbacks());
             assertTrue(r.notes().keySet().stream().anyMatch(n -> n.startsWith("KVM_SET_CLOCK_GUEST is missing on this kernel")
@@ -129,7 +129,7 @@ class DocumentedV6MethodTest {
                 VcpuClockState v = ClockCapture.capture(hv, vm, List.of(g.vcpu()), x -> g.readPvclock(),
                         CaptureKind.SNAPSHOT).vcpus().getFirst();
                 long ratio = TscScaling.VMX.ratio(1_500_000, hv.simHost().tscKhz());
-                assertEquals(new TscRatio.Hardware(TscScaling.VMX, ratio), v.scaling());
+                assertEquals(new TscRate.Scaled(TscScaling.VMX, ratio), v.scaling());
                 if (cfg.v6Series()) {
                     assertEquals(new ScaleReading.FromKernel(new TscScale(ratio, 48)), v.kernelScale());
                 } else {
@@ -144,7 +144,7 @@ class DocumentedV6MethodTest {
     void onThisMachinesKernelItFallsBackInEveryTrialAndSaysSo() {
         try (Hypervisor hv = RealKvm.openOrSkip()) {
             assumeTrue(!hv.capabilities().clockGuest(), "this kernel has KVM_SET_CLOCK_GUEST: nothing to fall back from");
-            MethodResult r = run(hv, 10);
+            MethodResult.Ran r = run(hv, 10);
             assertEquals(0, r.failures(), r.trials().toString());
             assertEquals(10, r.fallbacks(), r.trials().toString());
             assertTrue(r.notes().entrySet().stream().anyMatch(e -> e.getValue() == 10

@@ -59,7 +59,7 @@ class PreciseBudgetTest {
         assertEquals(1, rep.rounds(), "one round, then the budget was spent");
         ClockData now = r.target().vm().getClock();
         long exact = now.clock() - Saved.pvclock(r.saved(), 0).read(now.hostTsc() + r.target().vcpus().getFirst().getTscOffset());
-        assertTrue(Math.abs(exact - rep.residualNs()) <= tolerance, "reported " + rep.residualNs() + " ns, a third reading says " + exact);
+        assertTrue(Math.abs(exact - rep.residualNs().orElseThrow()) <= tolerance, "reported " + rep.residualNs().orElseThrow() + " ns, a third reading says " + exact);
         r.target().vm().close();
     }
 
@@ -78,12 +78,12 @@ class PreciseBudgetTest {
     @Test
     void theDemoCountsTheTrialsThatHitTheBudget() {
         try (Hypervisor hv = SimHypervisor.create(SimHostConfig.kvmIntel(), 41)) {
-            MethodResult tight = new DemoRunner(hv, 5, 0, QUIET)
-                    .runMethod(new PreciseMethod(DowntimePolicy.ADVANCE, 1, 500, new Budget(1, true)));
+            MethodResult.Ran tight = Outcomes.ran(new DemoRunner(hv, 5, 0, QUIET)
+                    .runMethod(new PreciseMethod(DowntimePolicy.ADVANCE, 1, 500, new Budget(1, true))));
             assertEquals(0, tight.failures(), tight.trials().toString());
             assertEquals(5, tight.budgetHits(), tight.trials().toString());
-            MethodResult ample = new DemoRunner(hv, 5, 0, QUIET)
-                    .runMethod(new PreciseMethod(DowntimePolicy.ADVANCE, 1, 500, new Budget(1_000_000_000L, true)));
+            MethodResult.Ran ample = Outcomes.ran(new DemoRunner(hv, 5, 0, QUIET)
+                    .runMethod(new PreciseMethod(DowntimePolicy.ADVANCE, 1, 500, new Budget(1_000_000_000L, true))));
             assertEquals(0, ample.budgetHits(), ample.trials().toString());
         }
     }
@@ -91,8 +91,8 @@ class PreciseBudgetTest {
     @Test
     void theBreakdownSplitsEachRoundAndTheKernelShare() {
         try (Hypervisor hv = SimHypervisor.create(SimHostConfig.kvmIntel(), 43)) {
-            MethodResult r = new DemoRunner(hv, 5, 0, QUIET).runMethod(new PreciseMethod(DowntimePolicy.ADVANCE));
-            for (TrialResult t : r.ok()) {
+            MethodResult.Ran r = Outcomes.ran(new DemoRunner(hv, 5, 0, QUIET).runMethod(new PreciseMethod(DowntimePolicy.ADVANCE)));
+            for (TrialResult.Measured t : r.ok()) {
                 List<Phase> restore = t.timing().restore();
                 Phase set = restore.stream().filter(p -> p.name().equals("set")).findFirst().orElseThrow();
                 assertEquals(t.rounds(), set.calls(), restore.toString());
@@ -113,11 +113,11 @@ class PreciseBudgetTest {
     @Test
     void onRealKvmEveryTrialIsWithinOneNanosecond() {
         try (Hypervisor hv = RealKvm.openOrSkip()) {
-            MethodResult r = new DemoRunner(hv, 40, 0, QUIET).runMethod(new PreciseMethod(DowntimePolicy.ADVANCE));
+            MethodResult.Ran r = Outcomes.ran(new DemoRunner(hv, 40, 0, QUIET).runMethod(new PreciseMethod(DowntimePolicy.ADVANCE)));
             assertEquals(0, r.failures(), r.trials().toString());
             assertEquals(0, r.fallbacks());
             assertTrue(Arrays.stream(r.kvmclockErrors()).allMatch(a -> Math.abs(a) <= 1), r.trials().toString());
-            for (TrialResult t : r.ok()) {
+            for (TrialResult.Measured t : r.ok()) {
                 Phase set = t.timing().restore().stream().filter(p -> p.name().equals("set")).findFirst().orElseThrow();
                 assertTrue(set.kernelNs() > 0 && set.kernelNs() <= set.wallNs(), set.toString());
             }

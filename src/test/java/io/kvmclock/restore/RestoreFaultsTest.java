@@ -95,10 +95,10 @@ class RestoreFaultsTest {
                     ClockData c = vm.getClock();
                     exact[0] = c.clock() - Saved.pvclock(saved, 0).read(c.hostTsc() + dst.vcpu().getTscOffset());
                 });
-                return new Outcome(r.result(), Optional.ofNullable(r.report()), exact[0], faults.seen());
+                return new Outcome(r.result(), r.report(), exact[0], faults.seen());
             } catch (HvException e) {
                 // a call the measurement itself makes, faulted: the error still names it
-                return new Outcome(TrialResult.failed(e.getMessage(), 0), Optional.empty(), exact[0], faults.seen());
+                return new Outcome(new TrialResult.Failed(e.getMessage(), 0), Optional.empty(), exact[0], faults.seen());
             } finally {
                 faults.arm(false);
                 vm.close();
@@ -122,12 +122,12 @@ class RestoreFaultsTest {
         for (RestoreMethod base : RestoreMethods.all()) {
             RestoreMethod m = base.name().equals("precise") ? RestoreMethods.byName("precise", DowntimePolicy.ADVANCE) : base;
             try (Hypervisor probe = backend.open(m)) {
-                if (m.unsupportedReason(probe.capabilities()) != null) {
+                if (m.unsupportedReason(probe.capabilities()).isPresent()) {
                     continue;
                 }
             }
             Outcome clean = once(backend, m, Optional.empty());
-            assertTrue(clean.result().ok(), m.name() + " restores without faults: " + clean.result());
+            assertTrue(clean.result() instanceof TrialResult.Measured, m.name() + " restores without faults: " + clean.result());
             Set<String> points = new LinkedHashSet<>();
             for (Call c : new LinkedHashSet<>(clean.seen())) {
                 int count = (int) clean.seen().stream().filter(c::equals).count();
@@ -151,16 +151,16 @@ class RestoreFaultsTest {
 
     private static void check(Backend backend, RestoreMethod m, Outcome clean, FaultInjector.Rule rule) {
         Outcome o = once(backend, m, Optional.of(rule));
-        TrialResult t = o.result();
-        if (!t.ok()) {
+        if (o.result() instanceof TrialResult.Failed f) {
             if (rule.fault() instanceof Fault.Fails) {
-                assertTrue(t.failure().contains(rule.call().ioctl()), "the error names the call: " + t.failure());
+                assertTrue(f.why().contains(rule.call().ioctl()), "the error names the call: " + f.why());
             } else {
-                assertTrue(t.failure().contains("KVM_"), "the error names a call: " + t.failure());
+                assertTrue(f.why().contains("KVM_"), "the error names a call: " + f.why());
             }
             return;
         }
-        if (!clean.result().steppedBackwards()) {
+        TrialResult.Measured t = Outcomes.measured(o.result());
+        if (!Outcomes.measured(clean.result()).steppedBackwards()) {
             assertFalse(t.steppedBackwards(), "the guest's kvmclock was set backwards under " + rule + ": " + t);
         }
         RestoreReport r = o.report().orElseThrow();

@@ -1,9 +1,11 @@
 package io.kvmclock.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvmclock.demo.DemoRunner;
+import io.kvmclock.demo.MethodResult;
 import io.kvmclock.guest.ClockGuest;
 import io.kvmclock.hv.ClockData;
 import io.kvmclock.hv.HostProfile;
@@ -189,8 +191,9 @@ class SimVersusKvmTest {
     }
 
     private static long[] firstReadings(Hypervisor hv) {
-        return new DemoRunner(hv, 30, 0, (m, i, n) -> { }).run(List.of(new PreciseMethod(DowntimePolicy.ADVANCE)))
-                .methods().getFirst().kvmclockErrors();
+        MethodResult r = new DemoRunner(hv, 30, 0, (m, i, n) -> { }).run(List.of(new PreciseMethod(DowntimePolicy.ADVANCE)))
+                .methods().getFirst();
+        return assertInstanceOf(MethodResult.Ran.class, r, r.toString()).kvmclockErrors();
     }
 
     private static List<Long> residuals(Hypervisor hv) {

@@ -4,6 +4,7 @@ import static io.kvmclock.RecordedHosts.AMD_KHZ;
 
 import io.kvmclock.hv.ClockCapabilities;
 import io.kvmclock.time.PvclockTimeInfo;
+import io.kvmclock.time.TscRate;
 import io.kvmclock.time.TscScaling;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -86,10 +87,13 @@ final class Layout {
             x.guestTsc = v.guestTsc();
             x.khz = v.tscKhz();
             x.scaling = switch (v.scaling()) {
-                case TscRatio.None n -> 0;
-                case TscRatio.Hardware h -> h.scaling() == TscScaling.VMX ? 1 : 2;
+                case TscRate.Unscaled n -> 0;
+                case TscRate.Scaled h -> h.scaling() == TscScaling.VMX ? 1 : 2;
             };
-            x.ratio = v.scaling().storedRatio();
+            x.ratio = switch (v.scaling()) {
+                case TscRate.Unscaled n -> 0;
+                case TscRate.Scaled h -> h.ratio();
+            };
             x.source = switch (v.pvclock()) {
                 case GuestPvclock.NotEnabled n -> 0;
                 case GuestPvclock.Captured c -> c.source() == GuestPvclock.Source.KVM_GET_CLOCK_GUEST ? 1 : 2;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
+import io.kvmclock.time.TscRate;
 import io.kvmclock.time.TscScaling;
 import org.junit.jupiter.api.Test;
 
@@ -32,7 +33,7 @@ class SampleStateTest {
             // get_kvmclock evaluates the master clock at host_tsc; the guest sees it at host_tsc + offset.
             assertEquals(s.clock().clock(), pv(v).read(s.clock().hostTsc() + v.tscOffset()), "vCPU " + v.id());
             assertEquals(TimeScale.forGuestKhz(AMD_KHZ), pv(v).scale());
-            assertInstanceOf(TscRatio.None.class, v.scaling());
+            assertInstanceOf(TscRate.Unscaled.class, v.scaling());
         }
     }
 
@@ -40,7 +41,7 @@ class SampleStateTest {
     void scaledGuestTscFollowsTheVmxRatio() {
         ClockState s = SampleState.create(2, AMD_KHZ, 1_800_000);
         for (VcpuClockState v : s.vcpus()) {
-            TscRatio.Hardware h = assertInstanceOf(TscRatio.Hardware.class, v.scaling());
+            TscRate.Scaled h = assertInstanceOf(TscRate.Scaled.class, v.scaling());
             assertEquals(TscScaling.VMX, h.scaling());
             long guestAtHostTsc = h.scaling().scale(s.clock().hostTsc(), h.ratio()) + v.tscOffset();
             long viaGuest = pv(v).read(guestAtHostTsc);

@@ -13,6 +13,7 @@ import io.kvmclock.hv.HostInfo;
 import io.kvmclock.hv.TscScale;
 import io.kvmclock.state.StateFormatException.Reason;
 import io.kvmclock.time.PvclockTimeInfo;
+import io.kvmclock.time.TscRate;
 import io.kvmclock.time.TscScaling;
 import java.util.Arrays;
 import java.util.List;
@@ -54,11 +55,11 @@ class StateRoundTripProperties {
     }
 
     private static Arbitrary<VcpuClockState> vcpus() {
-        Arbitrary<TscRatio> scaling = Arbitraries.oneOf(
-                Arbitraries.just(new TscRatio.None()),
-                Arbitraries.longs().filter(r -> r != 0 && r != -1L).map(r -> new TscRatio.Hardware(TscScaling.VMX, r)),
+        Arbitrary<TscRate> scaling = Arbitraries.oneOf(
+                Arbitraries.just(TscRate.UNSCALED),
+                Arbitraries.longs().filter(r -> r != 0 && r != -1L).map(r -> new TscRate.Scaled(TscScaling.VMX, r)),
                 Arbitraries.longs().between(1, TscScaling.SVM.maxRatio() - 1)
-                        .map(r -> new TscRatio.Hardware(TscScaling.SVM, r)));
+                        .map(r -> new TscRate.Scaled(TscScaling.SVM, r)));
         Arbitrary<PvclockTimeInfo> pv = Combinators.combine(
                 Arbitraries.longs().between(0, 0xFFFF_FFFFL).map(v -> v & ~1L), Arbitraries.longs(),
                 Arbitraries.longs(), Arbitraries.longs().between(1, 0xFFFF_FFFFL),
@@ -74,11 +75,11 @@ class StateRoundTripProperties {
     }
 
     /** What KVM_VCPU_TSC_SCALE reads for a vCPU at {@code sc}: 1.0 (VMX bits) for none. */
-    private static ScaleReading kernelReading(TscRatio sc) {
+    private static ScaleReading kernelReading(TscRate sc) {
         return switch (sc) {
-            case TscRatio.None n -> new ScaleReading.FromKernel(new TscScale(1L << 48, 48));
-            case TscRatio.Hardware h -> h.ratio() == h.scaling().defaultRatio() ? new ScaleReading.NotRead()
-                    : new ScaleReading.FromKernel(new TscScale(h.ratio(), h.fracBits()));
+            case TscRate.Unscaled n -> new ScaleReading.FromKernel(new TscScale(1L << 48, 48));
+            case TscRate.Scaled h -> h.ratio() == h.scaling().defaultRatio() ? new ScaleReading.NotRead()
+                    : new ScaleReading.FromKernel(new TscScale(h.ratio(), h.scaling().fracBits()));
         };
     }
 
@@ -172,13 +173,13 @@ class StateRoundTripProperties {
         long top = 0x8000_0000_0000_0000L;
         PvclockTimeInfo pv = new PvclockTimeInfo(0xFFFF_FFFEL, 0, -1L, top, 0xFFFF_FFFFL, -32, 0xFF, 0);
         List<VcpuClockState> vcpus = List.of(
-                new VcpuClockState(0, -1L, top, VcpuClockState.MAX_TSC_KHZ, new TscRatio.Hardware(TscScaling.VMX, -2L),
+                new VcpuClockState(0, -1L, top, VcpuClockState.MAX_TSC_KHZ, new TscRate.Scaled(TscScaling.VMX, -2L),
                         new GuestPvclock.Captured(pv, GuestPvclock.Source.KVM_GET_CLOCK_GUEST)),
                 new VcpuClockState(VcpuClockState.MAX_ID_EXCLUSIVE - 1, top, -1L, 1,
-                        new TscRatio.Hardware(TscScaling.SVM, TscScaling.SVM.maxRatio() - 1),
+                        new TscRate.Scaled(TscScaling.SVM, TscScaling.SVM.maxRatio() - 1),
                         new GuestPvclock.Captured(new PvclockTimeInfo(0, 0, 0, 0, 1, 32, 0, 0), GuestPvclock.Source.GUEST_MEMORY)),
-                new VcpuClockState(7, 0, 0, AMD_KHZ, new TscRatio.None(), new GuestPvclock.NotEnabled()),
-                new VcpuClockState(8, 0, 0, 2_000_000, new TscRatio.Hardware(TscScaling.VMX, -2L),
+                new VcpuClockState(7, 0, 0, AMD_KHZ, TscRate.UNSCALED, new GuestPvclock.NotEnabled()),
+                new VcpuClockState(8, 0, 0, 2_000_000, new TscRate.Scaled(TscScaling.VMX, -2L),
                         new GuestPvclock.NotEnabled(), new ScaleReading.FromKernel(new TscScale(-2L, 48))));
         ClockState s = ClockState.of(new Capture(CaptureKind.MIGRATION, new HostClocks(-1L, top, Long.MIN_VALUE)),
                 new HostInfo("x".repeat(255), Integer.MAX_VALUE, VcpuClockState.MAX_TSC_KHZ, "", "\u00e9\uD83D\uDD70"),
