@@ -73,7 +73,8 @@ final class Backends {
         }
     }
 
-    record Opened(Hypervisor hypervisor, Optional<String> note) {}
+    /** The backend opened; {@code realKvm} whether it is the kernel's KVM (what real QEMU beside it needs). */
+    record Opened(Hypervisor hypervisor, boolean realKvm, Optional<String> note) {}
 
     static Supplier<Hypervisor> source = Backends::openReal;
 
@@ -125,11 +126,11 @@ final class Backends {
 
     static Opened open(Choice choice, long seed, SimHost simHost) {
         return switch (choice) {
-            case kvm -> new Opened(openReal(), Optional.empty());
+            case kvm -> new Opened(openReal(), true, Optional.empty());
             case sim -> sim(seed, simHost, Optional.empty());
             case auto -> {
                 Optional<String> why = KvmHypervisor.unavailableReason();
-                yield why.isEmpty() ? new Opened(openReal(), Optional.empty())
+                yield why.isEmpty() ? new Opened(openReal(), true, Optional.empty())
                         : sim(seed, simHost, Optional.of(why.get() + ": running on the embedded model (--backend sim)"));
             }
         };
@@ -137,6 +138,6 @@ final class Backends {
 
     private static Opened sim(long seed, SimHost simHost, Optional<String> why) {
         Model m = simHost.model();
-        return new Opened(SimHypervisor.create(m.config(), seed), m.note().or(() -> why));
+        return new Opened(SimHypervisor.create(m.config(), seed), false, m.note().or(() -> why));
     }
 }

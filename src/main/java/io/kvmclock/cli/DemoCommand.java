@@ -171,7 +171,7 @@ final class DemoCommand implements Callable<Integer> {
                 err.print("\r" + " ".repeat(40) + "\r");
                 err.flush();
             }
-            qemuRows = realQemu(hv, err);
+            qemuRows = realQemu(hv, opened.realKvm(), err);
         }
         Path index = null;
         IOException unwritten = null;
@@ -219,11 +219,11 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** Real QEMU beside the re-implementations, where it can run; a QEMU failure costs only these rows. */
-    private PeerQemuOutput.Rows realQemu(Hypervisor hv, PrintWriter err) {
+    private PeerQemuOutput.Rows realQemu(Hypervisor hv, boolean realKvm, PrintWriter err) {
         if (noQemu) {
             return new PeerQemuOutput.Rows.NotRun("--no-qemu");
         }
-        if (!hv.backend().equals("kvm")) {
+        if (!realKvm) {
             return new PeerQemuOutput.Rows.NotRun("the " + hv.backend() + " backend: real QEMU needs real KVM");
         }
         if (qemu == null && QemuProcess.findOnPath().isEmpty()) {
@@ -322,6 +322,13 @@ final class DemoCommand implements Callable<Integer> {
     private static void printRan(PrintWriter out, MethodResult.Ran m) {
         out.printf("  policy: kvmclock %s, TSC %s%s%n", m.method().kvmclockPolicy().label(), m.method().tscPolicy().label(),
                 m.scaledTrials() > 0 ? String.format("; guest TSC scaled in %d trial(s)", m.scaledTrials()) : "");
+        if (m.ok().isEmpty()) {
+            // no trial reached the guest: a table of zeros would read as a perfect restore
+            out.printf("  no trial measured: all %d failed%n", m.trials().size());
+            printNotes(out, m);
+            out.println();
+            return;
+        }
         out.printf("  %-26s %12s %12s %12s%n", "", "median", "p99", "max");
         row(out, "|kvmclock error| (ns)", Summary.ofAbsolute(m.kvmclockErrors()));
         row(out, "TSC error (cycles)", Summary.of(m.tscErrors()));
@@ -353,8 +360,16 @@ final class DemoCommand implements Callable<Integer> {
         return new Summary(ns.median() / 1000, ns.p99() / 1000, ns.max() / 1000, ns.count());
     }
 
-    /** The method's own notes (why it fell back, what it could not do as written), most frequent first. */
+    /**
+     * Why trials failed (each distinct reason, as the JSON and the report give them), then the method's own notes
+     * (why it fell back, what it could not do as written), most frequent first.
+     */
     private static void printNotes(PrintWriter out, MethodResult.Ran m) {
+        List<String> why = m.failureReasons();
+        why.stream().limit(MethodResult.Ran.REASONS_SHOWN).forEach(r -> out.printf("  failed: %s%n", Inputs.printable(r)));
+        if (why.size() > MethodResult.Ran.REASONS_SHOWN) {
+            out.printf("  ... %d more distinct failure reasons (--json lists them)%n", why.size() - MethodResult.Ran.REASONS_SHOWN);
+        }
         var notes = m.notesByCount();
         for (var e : notes.subList(0, Math.min(MethodResult.Ran.NOTES_SHOWN, notes.size()))) {
             out.printf("  note (%d/%d trials): %s%n", e.getValue(), m.trials().size(), e.getKey());

@@ -112,7 +112,7 @@ final class DriftSeedCommand implements Callable<Integer> {
                 ObjectNode o = a.addObject().put("tscKhz", m.tscKhz()).put("stepAtStartNs", m.stepAtStartNs())
                         .put("stepAtEndNs", m.stepAtEndNs());
                 if (m.atWholeSecond()) {
-                    o.put("wholeSecond", m.wholeSecond());
+                    o.put("wholeSecond", m.wholeSecond().getAsLong());
                 } else {
                     o.putNull("wholeSecond");
                 }
@@ -137,7 +137,7 @@ final class DriftSeedCommand implements Callable<Integer> {
             for (SeedFigure.Match m : r.listed()) {
                 out.printf("%14s  %16s  %16s  %s%n", String.format("%,d", m.tscKhz()),
                         String.format("%,d", m.stepAtStartNs()), String.format("%,d", m.stepAtEndNs()),
-                        m.atWholeSecond() ? Durations.format(m.wholeSecond()) : "-");
+                        m.atWholeSecond() ? Durations.format(m.wholeSecond().getAsLong()) : "-");
             }
             if (r.matches() > r.listed().size()) {
                 out.printf("... and %,d more (--list N to see more)%n", r.matches() - r.listed().size());

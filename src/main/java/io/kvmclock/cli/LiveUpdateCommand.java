@@ -12,7 +12,6 @@ import io.kvmclock.hv.Errno;
 import io.kvmclock.hv.FaultInjector;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.VmConfig;
-import io.kvmclock.restore.ClockGuestMethod;
 import io.kvmclock.restore.RestoreMethod;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -242,8 +241,7 @@ final class LiveUpdateCommand implements Callable<Integer> {
         Fault fault = injectFault.orElse(null);
         try (Hypervisor real = Backends.open()) {
             FaultInjector faults = new FaultInjector(fault == Fault.restore
-                    ? Optional.of(new FaultInjector.Rule(m instanceof ClockGuestMethod ? FaultInjector.Call.KVM_SET_CLOCK_GUEST
-                            : FaultInjector.Call.KVM_SET_CLOCK, 1, new FaultInjector.Fault.Fails(Errno.EIO)))
+                    ? Optional.of(new FaultInjector.Rule(m.setsClockWith(), 1, new FaultInjector.Fault.Fails(Errno.EIO)))
                     : Optional.empty());
             Hypervisor hv = faults.wrap(real);
             if (warmUp > 0) {

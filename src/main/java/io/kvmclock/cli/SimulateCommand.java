@@ -67,7 +67,7 @@ final class SimulateCommand implements Callable<Integer> {
         } catch (NoSuchFileException e) {
             throw UserError.badInput("scenario file " + file + " does not exist");
         } catch (Scenario.ScenarioException e) {
-            throw UserError.badInput(e.getMessage().startsWith(file.toString()) ? e.getMessage() : file + ": " + e.getMessage());
+            throw UserError.badInput(e.source().isPresent() ? e.getMessage() : file + ": " + e.getMessage());
         }
         Path page = reportDir == null ? null : reportPage(scenario);
         PrintWriter err = spec.commandLine().getErr();

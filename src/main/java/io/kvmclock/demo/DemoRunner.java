@@ -14,8 +14,10 @@ import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreReport;
 import io.kvmclock.restore.RestoreTarget;
 import io.kvmclock.restore.UnsupportedMethodException;
+import io.kvmclock.restore.UnsupportedReason;
 import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
+import io.kvmclock.state.Placement;
 import io.kvmclock.time.PvclockTimeInfo;
 import java.util.ArrayList;
 import java.util.List;
@@ -82,9 +84,9 @@ public final class DemoRunner {
     }
 
     public MethodResult runMethod(RestoreMethod m) {
-        Optional<String> why = m.unsupportedReason(hv.capabilities());
+        Optional<UnsupportedReason> why = m.unsupportedReason(hv.capabilities());
         if (why.isPresent()) {
-            return new MethodResult.NotRun(m, why.get());
+            return new MethodResult.NotRun(m, why.get().describe());
         }
         List<TrialResult> out = new ArrayList<>();
         ClockGuest guest = ClockGuest.boot(hv.createVm(VmConfig.defaults()));
@@ -139,7 +141,8 @@ public final class DemoRunner {
             target = new RestoreTarget(hv, vm, List.of(createVcpu(hv, vm, m, saved)));
         }
         ClockGuest dst = ClockGuest.resume(target.vm(), target.vcpus().getFirst(), image);
-        Restored r = restoreAndMeasure(target, m, saved, kLast, dst, () -> { });
+        Restored r = restoreAndMeasure(target, m, saved, kLast, dst, peer.isPresent() ? Placement.Kind.MIGRATION : Placement.Kind.SAME_BOOT,
+                () -> { });
         TrialResult result = p.map(pp -> r.result().withPreparation(pp.ns(), pp.target().prepared().phases())).orElse(r.result());
         if (!(result instanceof TrialResult.Measured)) {
             dst.vm().close();
@@ -180,10 +183,12 @@ public final class DemoRunner {
     /**
      * Restores {@code saved} into {@code dst} (its vCPU holds the guest's CPU state and has not run), runs the
      * guest and measures what it sees. {@code kLast} is the last kvmclock value the guest read before the
-     * pause. Shared by the demo and the cross-process live update.
+     * pause; {@code where} is where the caller put the guest (the same boot for a live update). Shared by the
+     * demo and the cross-process live update.
      */
-    public static Restored restoreAndMeasure(Hypervisor hv, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst) {
-        return restoreAndMeasure(hv, m, saved, kLast, dst, () -> { });
+    public static Restored restoreAndMeasure(Hypervisor hv, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst,
+                                             Placement.Kind where) {
+        return restoreAndMeasure(hv, m, saved, kLast, dst, where, () -> { });
     }
 
     /**
@@ -191,20 +196,20 @@ public final class DemoRunner {
      * point after which a live update can no longer be rolled back (LiveUpdate.takeOver commits there).
      */
     public static Restored restoreAndMeasure(Hypervisor hv, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst,
-                                             Runnable beforeResume) {
-        return restoreAndMeasure(new RestoreTarget(hv, dst.vm(), List.of(dst.vcpu())), m, saved, kLast, dst, beforeResume);
+                                             Placement.Kind where, Runnable beforeResume) {
+        return restoreAndMeasure(new RestoreTarget(hv, dst.vm(), List.of(dst.vcpu())), m, saved, kLast, dst, where, beforeResume);
     }
 
     /** As above into a target the method may have prepared before the blackout. */
     public static Restored restoreAndMeasure(RestoreTarget target, RestoreMethod m, ClockState saved, long kLast, ClockGuest dst,
-                                             Runnable beforeResume) {
+                                             Placement.Kind where, Runnable beforeResume) {
         Hypervisor hv = target.hypervisor();
         long w0 = hv.stopwatchNs();
         RestoreReport report;
         try {
             report = m.restore(target, saved);
         } catch (UnsupportedMethodException e) {
-            return new Restored(new TrialResult.Unsupported(e.getMessage()), Optional.empty());
+            return new Restored(new TrialResult.Unsupported(e.reason()), Optional.empty());
         } catch (RestoreFailedException | HvException e) {
             return new Restored(new TrialResult.Failed(e.getMessage(), (hv.stopwatchNs() - w0) / 1000), Optional.empty());
         }
@@ -221,7 +226,7 @@ public final class DemoRunner {
         }
         beforeResume.run();
 
-        RestoreMeasurement.Readout o = RestoreMeasurement.measure(hv, m.tscPolicy(), saved, kLast, atRestore, dst);
+        RestoreMeasurement.Readout o = RestoreMeasurement.measure(hv, m.tscPolicy(), where, saved, kLast, atRestore, dst);
         return new Restored(new TrialResult.Measured(o.kvmclockErrorNs(), o.tscErrorCycles(), o.hostTimeErrorNs(), micros,
                 o.steppedBackwards(), o.tscScaled(), TrialResult.Reported.of(report),
                 new TrialResult.Timing(0, List.of(), report.phases())), Optional.of(report));

@@ -12,6 +12,7 @@ import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.Saved;
 import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
+import io.kvmclock.state.Placement;
 import io.kvmclock.state.StateFormat;
 import io.kvmclock.state.StateFormatException;
 import io.kvmclock.time.PvclockTimeInfo;
@@ -296,7 +297,8 @@ public final class LiveUpdate {
             DemoRunner.Restored r;
             try (Boost boost = prepared.target().hypervisor().boostCurrentThread()) {
                 ClockGuest guest = ClockGuest.resume(vm, prepared.target().vcpus().getFirst(), h.cpu());
-                r = DemoRunner.restoreAndMeasure(prepared.target(), method, h.saved(), h.lastKvmclockNs(), guest, commit);
+                r = DemoRunner.restoreAndMeasure(prepared.target(), method, h.saved(), h.lastKvmclockNs(), guest,
+                        Placement.Kind.SAME_BOOT, commit);
             }
             return new DemoRunner.Restored(r.result().withPreparation(prepared.ns(), prepared.target().prepared().phases()),
                     r.report());
@@ -313,7 +315,7 @@ public final class LiveUpdate {
         Vm vm = hv.createVm(new VmConfig(h.memoryBytes(), Optional.of(h.memoryFile())));
         try {
             ClockGuest guest = ClockGuest.resume(vm, DemoRunner.createVcpu(hv, vm, method, h.saved()), h.cpu());
-            return DemoRunner.restoreAndMeasure(hv, method, h.saved(), h.lastKvmclockNs(), guest, commit);
+            return DemoRunner.restoreAndMeasure(hv, method, h.saved(), h.lastKvmclockNs(), guest, Placement.Kind.SAME_BOOT, commit);
         } finally {
             vm.close();
         }
@@ -378,7 +380,7 @@ public final class LiveUpdate {
         String name = p.getFileName().toString();
         Matcher m = OWNED.matcher(name);
         if (m.matches()) {
-            return !alive(Long.parseLong(m.group(1)));
+            return !AtomicFiles.alive(Long.parseLong(m.group(1)));
         }
         if (!OLD_STYLE.matcher(name).matches() || !Files.isDirectory(p)) {
             return false;
@@ -386,15 +388,11 @@ public final class LiveUpdate {
         Path props = p.resolve(HANDOFF);
         if (Files.isRegularFile(props)) {
             Matcher pid = MEMORY_PID.matcher(Files.readString(props));
-            return pid.find() && !alive(Long.parseLong(pid.group(1)));
+            return pid.find() && !AtomicFiles.alive(Long.parseLong(pid.group(1)));
         }
         FileTime t = Files.getLastModifiedTime(p);
         try (DirectoryStream<Path> s = Files.newDirectoryStream(p)) {
             return !s.iterator().hasNext() && t.toInstant().isBefore(Instant.now().minus(Duration.ofMinutes(10)));
         }
-    }
-
-    private static boolean alive(long pid) {
-        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
     }
 }

@@ -38,7 +38,7 @@ public sealed interface MethodResult {
             return trials.size() - ok().size();
         }
 
-        /** How many distinct failure reasons the JSON and the HTML report show. */
+        /** How many distinct failure reasons the text, the JSON and the HTML report show. */
         public static final int REASONS_SHOWN = 5;
 
         /** The distinct reasons of the failed trials, in first-seen order. */

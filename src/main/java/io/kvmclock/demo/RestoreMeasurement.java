@@ -21,20 +21,19 @@ import io.kvmclock.time.Units;
 public final class RestoreMeasurement {
     private RestoreMeasurement() {}
 
-    /**
-     * The guest-visible errors of one restore; see {@link TrialResult} for what each one means.
-     * {@code placement} is where this measurement found the guest to be (its own judgement, once).
-     */
+    /** The guest-visible errors of one restore; see {@link TrialResult.Measured} for what each one means. */
     public record Readout(long kvmclockErrorNs, long tscErrorCycles, long hostTimeErrorNs, boolean steppedBackwards,
-                          boolean tscScaled, Placement.Kind placement) {}
+                          boolean tscScaled) {}
 
     /**
      * Measures vCPU 0 of {@code dst} after a restore of {@code saved}; {@code atRestore} is KVM_GET_CLOCK read
      * when the restore returned (no vCPU has run since), {@code kLast} the guest's last kvmclock reading before
-     * the pause, {@code tscPolicy} what the method promises for the guest TSC over the blackout.
+     * the pause, {@code tscPolicy} what the method promises for the guest TSC over the blackout, and
+     * {@code placement} where the experiment really put the guest (its own knowledge, not
+     * {@link ClockState#placementOn}, the rule the methods judge by: a mistake in that rule must show here too).
      */
-    public static Readout measure(Hypervisor hv, DowntimePolicy tscPolicy, ClockState saved, long kLast, ClockData atRestore,
-                                  ClockGuest dst) {
+    public static Readout measure(Hypervisor hv, DowntimePolicy tscPolicy, Placement.Kind placement, ClockState saved, long kLast,
+                                  ClockData atRestore, ClockGuest dst) {
         long tFirst = dst.readTsc();
         PvclockTimeInfo after = dst.readPvclock();
         long first = after.read(tFirst);
@@ -44,14 +43,13 @@ public final class RestoreMeasurement {
         // the guest TSC as KVM runs it on this host (kvm_read_l1_tsc): scaled where its rate is not the host's
         TscRate rate = TscRate.of(hv.tscScaling(), dst.vcpu().getTscKhz(), hv.host().tscKhz());
         long offset = dst.vcpu().getTscOffset();
-        Placement.Kind placement = saved.placementOn(hv.host(), hv::readHostClocks).kind();
         long tscError = rate.scale(atRestore.hostTsc()) + offset
                 - expectedGuestTsc(saved, 0, tscPolicy, placement, atRestore, rate);
 
         ClockData now = dst.vm().getClock();
         long guestNow = after.read(rate.scale(now.hostTsc()) + offset);
         long reference = saved.clock().clock() + (now.realtime() - saved.clock().realtime());
-        return new Readout(kvmclockError, tscError, guestNow - reference, backwards, rate.scaled(), placement);
+        return new Readout(kvmclockError, tscError, guestNow - reference, backwards, rate.scaled());
     }
 
     /**

@@ -2,6 +2,7 @@ package io.kvmclock.demo;
 
 import io.kvmclock.restore.Phase;
 import io.kvmclock.restore.RestoreReport;
+import io.kvmclock.restore.UnsupportedReason;
 import java.util.List;
 
 /** One live update as the guest saw it: measured, failed, or not possible with this method here. */
@@ -90,10 +91,10 @@ public sealed interface TrialResult {
     record Failed(String why, long restoreMicros) implements TrialResult {}
 
     /** The method cannot run on this kernel or host (UnsupportedMethodException); {@code why} says what is missing. */
-    record Unsupported(String why) implements TrialResult {
+    record Unsupported(UnsupportedReason why) implements TrialResult {
         /** As the user reads it where a failure would stand. */
         public String describe() {
-            return "unsupported: " + why;
+            return why.describe();
         }
     }
 }

@@ -4,6 +4,8 @@ import io.kvmclock.time.Drift;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.function.LongConsumer;
 
 /**
@@ -32,10 +34,10 @@ public final class SeedFigure {
     /** Below 1 GHz a cycle is longer than 1 ns and the intermediate value argument no longer holds. */
     public static final long MIN_KHZ = 1_000_000;
 
-    /** One matching frequency: the step at the window's ends and whether a whole second hits the target. */
-    public record Match(long tscKhz, long stepAtStartNs, long stepAtEndNs, boolean byScan, long wholeSecond) {
+    /** One matching frequency: the step at the window's ends and the first whole second that hits the target, if any. */
+    public record Match(long tscKhz, long stepAtStartNs, long stepAtEndNs, boolean byScan, OptionalLong wholeSecond) {
         public boolean atWholeSecond() {
-            return wholeSecond >= 0;
+            return wholeSecond.isPresent();
         }
     }
 
@@ -60,19 +62,20 @@ public final class SeedFigure {
         long scanned = 0;
         for (long f = fromKhz; f <= toKhz; f += stepKhz) {
             Check c = check(f, targetNs, windowStart, windowEnd);
-            if (c.scanned) {
+            if (c.scanned()) {
                 scanned++;
             }
-            if (c.match != null) {
+            if (c.match().isPresent()) {
+                Match m = c.match().get();
                 matches++;
-                if (c.match.stepAtEndNs() > 0) {
+                if (m.stepAtEndNs() > 0) {
                     forward++;
                 }
-                if (c.match.atWholeSecond()) {
+                if (m.atWholeSecond()) {
                     whole++;
                 }
                 if (listed.size() < listLimit) {
-                    listed.add(c.match);
+                    listed.add(m);
                 }
             }
             if (++n % 65_536 == 0) {
@@ -84,57 +87,83 @@ public final class SeedFigure {
                 scanned, listed);
     }
 
-    record Check(Match match, boolean scanned) {}
+    record Check(Optional<Match> match, boolean scanned) {}
 
-    /** The match for one frequency, or a null match. */
+    /** The match for one frequency, if it matches, and whether deciding it took a scan. */
     static Check check(long tscKhz, long targetNs, long windowStart, long windowEnd) {
         Drift d = Drift.forTscKhz(tscKhz);
         long cStart = DriftPredictor.cycles(tscKhz, windowStart);
         long cEnd = DriftPredictor.cycles(tscKhz, windowEnd);
-        boolean[] scanned = new boolean[1];
-        Long hitAt = firstHit(d, targetNs, cStart, cEnd, scanned);
-        if (hitAt == null) {
-            return new Check(null, scanned[0]);
+        Hit hit = firstHit(d, targetNs, cStart, cEnd);
+        if (!hit.found()) {
+            return new Check(Optional.empty(), hit.scanned());
         }
-        return new Check(new Match(tscKhz, d.stepNs(cStart), d.stepNs(cEnd), scanned[0],
-                wholeSecond(d, tscKhz, DriftPredictor.rate(d), targetNs, windowStart, windowEnd)), scanned[0]);
+        return new Check(Optional.of(new Match(tscKhz, d.stepNs(cStart), d.stepNs(cEnd), hit.scanned(),
+                wholeSecond(d, tscKhz, DriftPredictor.rate(d), targetNs, windowStart, windowEnd))), hit.scanned());
+    }
+
+    /** How {@link #firstHit} decided one window. */
+    sealed interface Hit {
+        /** Whether deciding it took a cycle-by-cycle scan. */
+        boolean scanned();
+
+        default boolean found() {
+            return !(this instanceof Miss);
+        }
+
+        /** The target lies between |step| at the window's ends: the intermediate value argument decides it. */
+        record Bracketed() implements Hit {
+            @Override
+            public boolean scanned() {
+                return false;
+            }
+        }
+
+        /** A scan of the near-miss stretch found this cycle count. */
+        record ByScan(long cycles) implements Hit {
+            @Override
+            public boolean scanned() {
+                return true;
+            }
+        }
+
+        /** No cycle count in the window hits the target. */
+        record Miss(boolean scanned) implements Hit {}
     }
 
     /**
-     * Whether some c in [cStart, cEnd] has |step(c)| == target: returns -1 when the intermediate value argument
-     * decides it, the cycle found when a scan did, or null for no such c. scanned[0] says whether it scanned.
-     * Valid for tscKhz >= 1 GHz (|step| moves by at most 1 per cycle).
+     * Whether some c in [cStart, cEnd] has |step(c)| == target, and how that was decided. Valid for
+     * tscKhz >= 1 GHz (|step| moves by at most 1 per cycle).
      */
-    static Long firstHit(Drift d, long targetNs, long cStart, long cEnd, boolean[] scanned) {
+    static Hit firstHit(Drift d, long targetNs, long cStart, long cEnd) {
         long a = Math.abs(d.stepNs(cStart));
         long b = Math.abs(d.stepNs(cEnd));
         if (Math.min(a, b) <= targetNs && targetNs <= Math.max(a, b)) {
-            return -1L;
+            return new Hit.Bracketed();
         }
         BigInteger rate = DriftPredictor.rate(d);
         if (rate.signum() == 0) {
-            return null;
+            return new Hit.Miss(false);
         }
         // |L| grows with c; only c with |L(c)| in (target - 2, target + 2) can give |step| == target.
         BigInteger absRate = rate.abs();
         long from = Math.max(cyclesWhereAbsL(absRate, targetNs - 2, false), cStart);
         long to = Math.min(cyclesWhereAbsL(absRate, targetNs + 2, true), cEnd);
         if (from > to) {
-            return null;
+            return new Hit.Miss(false);
         }
-        scanned[0] = true;
         for (long c = from; c <= to; c++) {
             if (Math.abs(d.stepNs(c)) == targetNs) {
-                return c;
+                return new Hit.ByScan(c);
             }
         }
-        return null;
+        return new Hit.Miss(true);
     }
 
-    /** The first whole second in the window whose step is exactly +-target, or -1. */
-    static long wholeSecond(Drift d, long tscKhz, BigInteger rate, long targetNs, long windowStart, long windowEnd) {
+    /** The first whole second in the window whose step is exactly +-target, if there is one. */
+    static OptionalLong wholeSecond(Drift d, long tscKhz, BigInteger rate, long targetNs, long windowStart, long windowEnd) {
         if (rate.signum() == 0) {
-            return -1;
+            return OptionalLong.empty();
         }
         BigInteger perSecond = rate.abs().multiply(BigInteger.valueOf(tscKhz * 1000));
         BigInteger lo = BigInteger.valueOf(targetNs - 2).shiftLeft(64).divide(perSecond);
@@ -143,10 +172,10 @@ public final class SeedFigure {
         long to = hi.compareTo(BigInteger.valueOf(windowEnd)) > 0 ? windowEnd : hi.longValue();
         for (long s = from; s <= to; s++) {
             if (Math.abs(d.stepNs(DriftPredictor.cycles(tscKhz, s))) == targetNs) {
-                return s;
+                return OptionalLong.of(s);
             }
         }
-        return -1;
+        return OptionalLong.empty();
     }
 
     /** The smallest (ceil) or largest (floor) cycle count c with c * absRate / 2^64 at the given ns. */

@@ -231,7 +231,8 @@ public final class AtomicFiles {
         return tag <= 1 ? null : aside.resolveSibling(n.substring(1, tag));
     }
 
-    private static boolean alive(long pid) {
+    /** Whether process {@code pid} still runs: the owner of a leftover temporary file or folder, here and in demo.LiveUpdate. */
+    public static boolean alive(long pid) {
         return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
     }
 

@@ -1,6 +1,7 @@
 package io.kvmclock.restore;
 
 import io.kvmclock.hv.ClockCapabilities;
+import io.kvmclock.hv.FaultInjector;
 import io.kvmclock.state.ClockState;
 import java.util.List;
 import java.util.Optional;
@@ -31,8 +32,13 @@ public record ClockGuestMethod(DowntimePolicy policy) implements RestoreMethod {
     }
 
     @Override
-    public Optional<String> unsupportedReason(ClockCapabilities caps) {
-        return caps.clockGuest() ? Optional.empty() : Optional.of("unsupported on this kernel: no KVM_SET_CLOCK_GUEST");
+    public Optional<UnsupportedReason> unsupportedReason(ClockCapabilities caps) {
+        return caps.clockGuest() ? Optional.empty() : Optional.of(UnsupportedReason.onThisKernel("no KVM_SET_CLOCK_GUEST"));
+    }
+
+    @Override
+    public FaultInjector.Call setsClockWith() {
+        return FaultInjector.Call.KVM_SET_CLOCK_GUEST;
     }
 
     @Override

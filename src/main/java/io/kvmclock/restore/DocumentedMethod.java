@@ -34,7 +34,7 @@ public record DocumentedMethod() implements RestoreMethod {
     }
 
     @Override
-    public Optional<String> unsupportedReason(ClockCapabilities caps) {
+    public Optional<UnsupportedReason> unsupportedReason(ClockCapabilities caps) {
         return Offsets.needsOffsetAttribute(caps);
     }
 

@@ -58,7 +58,7 @@ public record DocumentedV6Method() implements RestoreMethod {
     }
 
     @Override
-    public Optional<String> unsupportedReason(ClockCapabilities caps) {
+    public Optional<UnsupportedReason> unsupportedReason(ClockCapabilities caps) {
         return Offsets.needsOffsetAttribute(caps);
     }
 

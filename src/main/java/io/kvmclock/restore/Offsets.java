@@ -13,8 +13,9 @@ final class Offsets {
     private Offsets() {}
 
     /** The unsupported reason of every method that writes KVM_VCPU_TSC_OFFSET: empty where the attribute exists. */
-    static Optional<String> needsOffsetAttribute(ClockCapabilities caps) {
-        return caps.vcpuAttributes() ? Optional.empty() : Optional.of("needs KVM_CAP_VCPU_ATTRIBUTES (the TSC offset attribute)");
+    static Optional<UnsupportedReason> needsOffsetAttribute(ClockCapabilities caps) {
+        return caps.vcpuAttributes() ? Optional.empty()
+                : Optional.of(UnsupportedReason.onThisKernel("needs KVM_CAP_VCPU_ATTRIBUTES (the TSC offset attribute)"));
     }
 
     static ClockData apply(RestoreTarget t, ClockState saved, TscPlan plan) {

@@ -121,7 +121,7 @@ public record PreciseMethod(DowntimePolicy policy, long boundNs, int maxRounds, 
     }
 
     @Override
-    public Optional<String> unsupportedReason(ClockCapabilities caps) {
+    public Optional<UnsupportedReason> unsupportedReason(ClockCapabilities caps) {
         return Offsets.needsOffsetAttribute(caps);
     }
 

@@ -66,8 +66,8 @@ final class PeerSteps {
         }
         long current = v.getTscKhz();
         if (TscRate.needsScaling(khz, current)) {
-            throw new UnsupportedMethodException("the guest's TSC runs at " + khz + " kHz, this host at " + current
-                    + " kHz, and this kernel cannot scale the TSC (no KVM_CAP_TSC_CONTROL)");
+            throw new UnsupportedMethodException(UnsupportedReason.inThisRestore("the guest's TSC runs at " + khz
+                    + " kHz, this host at " + current + " kHz, and this kernel cannot scale the TSC (no KVM_CAP_TSC_CONTROL)"));
         }
         if (current != khz) {
             notes.add("TSC " + current + " kHz here vs " + khz + " kHz saved: within 250 ppm, not scaled");

@@ -1,6 +1,7 @@
 package io.kvmclock.restore;
 
 import io.kvmclock.hv.ClockCapabilities;
+import io.kvmclock.hv.FaultInjector;
 import io.kvmclock.hv.Hypervisor;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.state.ClockState;
@@ -27,13 +28,22 @@ public sealed interface RestoreMethod
     DowntimePolicy tscPolicy();
 
     /** Why it cannot run with these capabilities; empty when it can. */
-    default Optional<String> unsupportedReason(ClockCapabilities caps) {
+    default Optional<UnsupportedReason> unsupportedReason(ClockCapabilities caps) {
         return Optional.empty();
     }
 
     /** What the method promises and how it works, as far as its callers act on it (the demo's exit code and rows). */
     default Contract contract() {
         return Contract.PLAIN;
+    }
+
+    /**
+     * The ioctl that puts the saved kvmclock into the destination, the one a fault in "the restore" fails
+     * (live-update --inject-fault restore): KVM_SET_CLOCK for every method that sets the VM's clock, including
+     * those that fall back to it.
+     */
+    default FaultInjector.Call setsClockWith() {
+        return FaultInjector.Call.KVM_SET_CLOCK;
     }
 
     /**

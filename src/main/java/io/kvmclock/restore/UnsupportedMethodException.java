@@ -2,7 +2,14 @@ package io.kvmclock.restore;
 
 /** The method cannot run on this kernel or host (e.g. KVM_SET_CLOCK_GUEST absent). */
 public class UnsupportedMethodException extends RuntimeException {
-    public UnsupportedMethodException(String message) {
-        super(message);
+    private final UnsupportedReason reason;
+
+    public UnsupportedMethodException(UnsupportedReason reason) {
+        super(reason.describe());
+        this.reason = reason;
+    }
+
+    public UnsupportedReason reason() {
+        return reason;
     }
 }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kvmclock.restore.DocumentedMethod;
+import io.kvmclock.restore.RestoreMethod;
 import io.kvmclock.restore.RestoreMethods;
 import io.kvmclock.sim.Distribution;
 import io.kvmclock.sim.Latency;
@@ -83,7 +85,7 @@ public record Scenario(String name, String description, long seed, long duration
     /** A restore as the file names it ({@code label}) and the restore method that runs ({@code method}). */
     public record Restore(String label, String method) {
         /** The method a failed restore falls back to: the KVM documentation's, which every method builds on. */
-        public static final String FALLBACK = "documented";
+        public static final RestoreMethod FALLBACK = new DocumentedMethod();
 
         /** The names of the first scenario files, for the methods they described. */
         static final Map<String, String> OLDER_NAMES = Map.of("set-clock-realtime", "documented", "set-clock", "qemu");
@@ -95,8 +97,22 @@ public record Scenario(String name, String description, long seed, long duration
 
     /** A scenario file that cannot be used; the message is one line naming the problem. */
     public static final class ScenarioException extends IllegalArgumentException {
+        private final Optional<String> source;
+
         public ScenarioException(String message) {
             super(message);
+            this.source = Optional.empty();
+        }
+
+        /** A problem with the file as a whole, found where its name is known: the message is "SOURCE: problem". */
+        ScenarioException(String source, String problem) {
+            super(source + ": " + problem);
+            this.source = Optional.of(source);
+        }
+
+        /** The file (or other source) the message already names; empty when the message names none. */
+        public Optional<String> source() {
+            return source;
         }
     }
 
@@ -108,7 +124,7 @@ public record Scenario(String name, String description, long seed, long duration
     public static Scenario parse(InputStream in, String source) throws IOException {
         byte[] bytes = in.readNBytes(MAX_FILE_BYTES + 1);
         if (bytes.length > MAX_FILE_BYTES) {
-            throw new ScenarioException(source + ": more than " + MAX_FILE_BYTES + " bytes, larger than any scenario");
+            throw new ScenarioException(source, "more than " + MAX_FILE_BYTES + " bytes, larger than any scenario");
         }
         return parse(bytes, source);
     }
@@ -123,7 +139,7 @@ public record Scenario(String name, String description, long seed, long duration
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(bytes)).toString();
         } catch (CharacterCodingException e) {
-            throw new ScenarioException(source + ": not UTF-8 text (a scenario is JSON in UTF-8)");
+            throw new ScenarioException(source, "not UTF-8 text (a scenario is JSON in UTF-8)");
         }
         JsonNode root;
         try {
@@ -132,10 +148,10 @@ public record Scenario(String name, String description, long seed, long duration
             String m = e.getOriginalMessage() == null ? "syntax error" : e.getOriginalMessage().lines().findFirst().orElse("syntax error");
             // A limit (nesting depth, string length) is reported without a location.
             String at = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr();
-            throw new ScenarioException(source + ": not valid JSON" + at + ": " + m);
+            throw new ScenarioException(source, "not valid JSON" + at + ": " + m);
         }
         if (root == null || !root.isObject()) {
-            throw new ScenarioException(source + ": a scenario is a JSON object");
+            throw new ScenarioException(source, "a scenario is a JSON object");
         }
         return fromJson(root);
     }

@@ -168,7 +168,7 @@ public final class ScenarioRunner {
 
     private void sample() {
         runAll();
-        long k = vcpus.getFirst().guestKvmclockNs();
+        long k = guestKvmclockNs();
         long off = k - hv.now();
         if (!baseSet) {
             base = off;
@@ -179,7 +179,13 @@ public final class ScenarioRunner {
 
     private long readGuest() {
         runAll();
-        return vcpus.getFirst().guestKvmclockNs();
+        return guestKvmclockNs();
+    }
+
+    /** vCPU 0's kvmclock read; the scenario's guest enables kvmclock on its first run, so there always is one. */
+    private long guestKvmclockNs() {
+        return vcpus.getFirst().guestKvmclockNs().orElseThrow(
+                () -> new IllegalStateException("the scenario's guest has not enabled kvmclock on vCPU 0"));
     }
 
     private void perform(Scenario.Action action) {
@@ -293,15 +299,15 @@ public final class ScenarioRunner {
         try {
             report = restoreInto(method, saved, images);
         } catch (UnsupportedMethodException | RestoreFailedException | HvException e) {
-            if (method.name().equals(Scenario.Restore.FALLBACK)) {
+            if (method.equals(Scenario.Restore.FALLBACK)) {
                 throw new Scenario.ScenarioException("restore " + method.name() + " failed on "
                         + hv.simHost().config().name() + ": " + e.getMessage());
             }
             d.append(" (").append(method.name()).append(": ").append(e.getMessage())
-                    .append("; fell back to ").append(Scenario.Restore.FALLBACK).append(")");
+                    .append("; fell back to ").append(Scenario.Restore.FALLBACK.name()).append(")");
             references += vm.referenceCount();
             vm.close();
-            report = restoreInto(RestoreMethods.byName(Scenario.Restore.FALLBACK, DowntimePolicy.ADVANCE), saved, images);
+            report = restoreInto(Scenario.Restore.FALLBACK, saved, images);
         }
         for (String note : report.notes()) {
             d.append("; ").append(note);
@@ -311,21 +317,42 @@ public final class ScenarioRunner {
         return d.toString();
     }
 
-    /** A fresh VM on {@code hv} holding the guest's vCPUs, restored with {@code method}; it becomes the runner's VM. */
+    /**
+     * A fresh VM on {@code hv} holding the guest's vCPUs, restored with {@code method}; it becomes the runner's VM.
+     * The method's lifecycle is the demo's (DemoRunner.prepare): a method that prepares gets its vCPUs and its
+     * {@link RestoreMethod#prepare} before the guest's state arrives; the others get
+     * {@link RestoreMethod#beforeVcpus} with the saved state, then their vCPUs. The destination kernel exists only
+     * once the scenario has kexec'd or migrated, so here the preparation falls inside the blackout.
+     */
     private RestoreReport restoreInto(RestoreMethod method, ClockState saved, List<VcpuImage> images) {
         vcpus.clear();
         seen.clear();
         nextId = 0;
         vm = (SimVm) hv.createVm(VmConfig.defaults());
-        method.beforeVcpus(hv, vm, saved);
-        for (VcpuImage image : images) {
-            SimVcpu v = (SimVcpu) vm.createVcpu(nextId++);
-            v.restoreCpuState(image.cpu());
-            v.setMsr(Vcpu.MSR_KVM_SYSTEM_TIME_NEW, image.systemTimeMsr());
-            vcpus.add(v);
-            seen.add(Optional.empty());
+        if (!method.preparesBeforeBlackout()) {
+            method.beforeVcpus(hv, vm, saved);
+            images.forEach(image -> load(addRestoredVcpu(), image));
+            return method.restore(new RestoreTarget(hv, vm, List.copyOf(vcpus)), saved);
         }
-        return method.restore(new RestoreTarget(hv, vm, List.copyOf(vcpus)), saved);
+        images.forEach(image -> addRestoredVcpu());
+        RestoreTarget prepared = method.prepare(new RestoreTarget(hv, vm, List.copyOf(vcpus)));
+        for (int i = 0; i < images.size(); i++) {
+            load(vcpus.get(i), images.get(i));
+        }
+        return method.restore(prepared, saved);
+    }
+
+    private SimVcpu addRestoredVcpu() {
+        SimVcpu v = (SimVcpu) vm.createVcpu(nextId++);
+        vcpus.add(v);
+        seen.add(Optional.empty());
+        return v;
+    }
+
+    /** The guest's registers and kvmclock MSR into a vCPU that has not run. */
+    private static void load(SimVcpu v, VcpuImage image) {
+        v.restoreCpuState(image.cpu());
+        v.setMsr(Vcpu.MSR_KVM_SYSTEM_TIME_NEW, image.systemTimeMsr());
     }
 
     /** The pvclock the guest sees in its memory (all zero before it enabled kvmclock), as a VMM reads it. */

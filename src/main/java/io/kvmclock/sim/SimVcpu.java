@@ -11,6 +11,7 @@ import io.kvmclock.time.TimeScale;
 import io.kvmclock.time.TscRate;
 import io.kvmclock.time.TscScaling;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * struct kvm_vcpu_arch's clock part and the vCPU ioctls. {@link #run()} serves the entry requests and runs
@@ -37,7 +38,8 @@ public final class SimVcpu implements Vcpu {
     private long seenMasterclockEpoch;
 
     long hwTscHz;
-    private TimeScale pvclockScale;
+    /** The scale of the last kvm_guest_time_update; none before the first. */
+    private Optional<TimeScale> pvclockScale = Optional.empty();
     long systemTimeMsr;
     boolean pvTimeActive;
     boolean guestStoppedRequest;
@@ -73,8 +75,9 @@ public final class SimVcpu implements Vcpu {
         return virtualTscScale.scaleDelta(ns);
     }
 
+    /** The pvclock scale in force: the last time update's, or before any the one it would compute now. */
     TimeScale pvclockScale() {
-        return pvclockScale == null ? TimeScale.kvmGetTimeScale(TimeScale.NSEC_PER_SEC, targetHz()) : pvclockScale;
+        return pvclockScale.orElseGet(() -> TimeScale.kvmGetTimeScale(TimeScale.NSEC_PER_SEC, targetHz()));
     }
 
     /** The guest TSC now. */
@@ -165,7 +168,7 @@ public final class SimVcpu implements Vcpu {
         long tscTimestamp = readL1Tsc(hostTsc);
         long tgt = targetHz();
         if (hwTscHz != tgt) {
-            pvclockScale = TimeScale.kvmGetTimeScale(TimeScale.NSEC_PER_SEC, tgt);
+            pvclockScale = Optional.of(TimeScale.kvmGetTimeScale(TimeScale.NSEC_PER_SEC, tgt));
             hwTscHz = tgt;
         }
         int flags = master && vm.pvclockTscStable() ? PvclockTimeInfo.FLAG_TSC_STABLE : 0;
@@ -188,8 +191,9 @@ public final class SimVcpu implements Vcpu {
         m.putU32(at + 4, 0);
         m.putU64(at + 8, tscTimestamp);
         m.putU64(at + 16, kernelNs + vm.kvmclockOffset);
-        m.putU32(at + 24, (int) pvclockScale.mul());
-        m.bytes[at + 28] = (byte) pvclockScale.shift();
+        TimeScale scale = pvclockScale();
+        m.putU32(at + 24, (int) scale.mul());
+        m.bytes[at + 28] = (byte) scale.shift();
         m.bytes[at + 29] = (byte) flags;
         m.bytes[at + 30] = 0;
         m.bytes[at + 31] = 0;
@@ -238,7 +242,7 @@ public final class SimVcpu implements Vcpu {
         if (vm.v6()) {
             // v6 patch 30: the guest TSC sampled before the ratio changed is written back through
             // kvm_synchronize_tsc, so it stays continuous and the frequency change is tracked for matching
-            vm.synchronizeTsc(this, before);
+            vm.synchronizeTsc(this, OptionalLong.of(before));
         }
     }
 
@@ -292,7 +296,7 @@ public final class SimVcpu implements Vcpu {
             case MSR_IA32_TSC -> {
                 // kvm_pvm: the host write succeeds and changes nothing (measured: no new reference either)
                 if (!vm.host.config.tscWritesIgnored()) {
-                    vm.synchronizeTsc(this, value);
+                    vm.synchronizeTsc(this, OptionalLong.of(value));
                 }
             }
             case MSR_KVM_SYSTEM_TIME_NEW -> writeSystemTime(value);
@@ -437,41 +441,34 @@ public final class SimVcpu implements Vcpu {
         closed = true;
     }
 
-    // ---- the guest's own clock read (model extension, allocation-free) ----
+    // ---- the guest's own clock read (model extension) ----
 
     /**
      * What the guest's kvmclock read returns right now on this vCPU: RDTSC and the pvclock at the address it
-     * enabled, with pvclock_clocksource_read's version check. Long.MIN_VALUE when kvmclock is not enabled.
+     * enabled, with pvclock_clocksource_read's version check; empty when kvmclock is not enabled.
      */
-    public long guestKvmclockNs() {
-        if (!pvTimeActive) {
-            return Long.MIN_VALUE;
-        }
-        SimMemory m = vm.memory;
-        int at = (int) (systemTimeMsr & ~1L);
-        if (!m.contains(at, PvclockTimeInfo.SIZE)) {
-            return Long.MIN_VALUE;
-        }
+    public OptionalLong guestKvmclockNs() {
         long tsc = guestTsc();
-        int v0 = m.u32(at);
-        long tscTimestamp = m.u64(at + 8);
-        long systemTime = m.u64(at + 16);
-        long mul = m.u32(at + 24) & 0xFFFF_FFFFL;
-        int shift = m.bytes[at + 28];
-        if ((v0 & 1) != 0 || m.u32(at) != v0) {
-            throw new IllegalStateException("pvclock version odd or changed during a single-threaded read");
+        Optional<PvclockTimeInfo> p = guestPvclock();
+        if (p.isEmpty()) {
+            return OptionalLong.empty();
         }
-        long delta = tsc - tscTimestamp;
-        long d = shift < 0 ? delta >>> -shift : delta << shift;
-        return systemTime + (Math.unsignedMultiplyHigh(d, mul) << 32 | (d * mul) >>> 32);
+        if ((p.get().version() & 1) != 0) {
+            throw new IllegalStateException("pvclock version odd during a single-threaded read");
+        }
+        return OptionalLong.of(p.get().read(tsc));
     }
 
-    /** The pvclock currently in guest memory (decoded); empty when kvmclock is not enabled. */
+    /**
+     * The pvclock currently in guest memory (decoded); empty when kvmclock is not enabled or its address is
+     * outside guest memory (kvm_guest_time_update then writes nothing).
+     */
     public Optional<PvclockTimeInfo> guestPvclock() {
-        if (!pvTimeActive) {
+        long gpa = systemTimeMsr & ~1L;
+        if (!pvTimeActive || !vm.memory.contains(gpa, PvclockTimeInfo.SIZE)) {
             return Optional.empty();
         }
-        return Optional.of(PvclockTimeInfo.decode(vm.memory.read(systemTimeMsr & ~1L, PvclockTimeInfo.SIZE)));
+        return Optional.of(PvclockTimeInfo.decode(vm.memory.read(gpa, PvclockTimeInfo.SIZE)));
     }
 
     public long virtualTscKhz() {

@@ -10,6 +10,7 @@ import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TimeScale;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalLong;
 
 /** struct kvm_arch of one VM, and its VM ioctls (arch/x86/kvm/x86.c). */
 public final class SimVm implements Vm {
@@ -167,9 +168,9 @@ public final class SimVm implements Vm {
         return host.kvmclockBaseAt(host.tsc());
     }
 
-    /** kvm_synchronize_tsc(vcpu, user_value): {@code userValue} null for vCPU creation. */
-    void synchronizeTsc(SimVcpu v, Long userValue) {
-        long data = userValue == null ? 0 : userValue;
+    /** kvm_synchronize_tsc(vcpu, user_value): {@code userValue} empty for vCPU creation (the kernel's NULL). */
+    void synchronizeTsc(SimVcpu v, OptionalLong userValue) {
+        long data = userValue.orElse(0);
         long offset = v.computeL1TscOffset(data);
         long ns = baseNs();
         long elapsed = ns - lastTscNsec;
@@ -184,7 +185,7 @@ public final class SimVm implements Vm {
                         && Long.compareUnsigned(data + tscHz, tscExp) > 0;
             }
         }
-        if (userValue != null) {
+        if (userValue.isPresent()) {
             userSetTsc = true;
         }
         boolean matched = false;
@@ -349,7 +350,7 @@ public final class SimVm implements Vm {
         } else {
             v.requestGlobalClockUpdate = true;
         }
-        synchronizeTsc(v, null);
+        synchronizeTsc(v, OptionalLong.empty());
         if (vcpus.size() == 1) {
             if (host.config.kvmclockPeriodicSync()) {
                 scheduleKvmclockSync();

@@ -52,7 +52,7 @@ public class SimBench {
     @Warmup(iterations = 2, time = 1)
     @Measurement(iterations = 3, time = 1)
     public long guestClockRead() {
-        return vcpu.guestKvmclockNs();
+        return vcpu.guestKvmclockNs().orElseThrow();
     }
 
     /** A guest read after 1 us of host time passes (time line advance and timer check included). */
@@ -63,7 +63,7 @@ public class SimBench {
     @Measurement(iterations = 3, time = 1)
     public long guestClockReadWithElapse() {
         hv.elapse(1_000);
-        return vcpu.guestKvmclockNs();
+        return vcpu.guestKvmclockNs().orElseThrow();
     }
 
     /**
@@ -88,7 +88,7 @@ public class SimBench {
                 sum += ((VcpuExit.IoOut) v.run()).value();
                 v0.run();
                 v0.run();
-                sum += v0.guestKvmclockNs();
+                sum += v0.guestKvmclockNs().orElseThrow();
             }
             return sum;
         }

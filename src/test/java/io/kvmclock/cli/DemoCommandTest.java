@@ -33,7 +33,7 @@ class DemoCommandTest {
 
     @Test
     void jsonOnTheModelHasEveryMethodWithTheDocumentedKeys() {
-        CliRun r = CliRun.of("demo", "--backend", "sim", "--trials", "4", "--json");
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "4", "--json");
         assertEquals(ExitCode.OK, r.exitCode(), r.err());
         JsonNode j = r.json();
         assertEquals("sim", j.get("backend").asText());
@@ -54,7 +54,7 @@ class DemoCommandTest {
 
     @Test
     void reportWritesAPageAndItsCharts(@TempDir Path dir) throws Exception {
-        CliRun r = CliRun.of("demo", "--backend", "sim", "--trials", "3", "--methods", "precise,qemu", "--report",
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "3", "--methods", "precise,qemu", "--report",
                 dir.toString());
         assertEquals(ExitCode.OK, r.exitCode(), r.err());
         String html = Files.readString(dir.resolve("index.html"));
@@ -67,24 +67,24 @@ class DemoCommandTest {
 
     @Test
     void unknownMethodIsBadInputNamingTheChoices() {
-        CliRun r = CliRun.of("demo", "--backend", "sim", "--methods", "precise,chrony");
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--methods", "precise,chrony");
         assertEquals(ExitCode.BAD_INPUT, r.exitCode());
         assertTrue(r.errLine().contains("chrony") && r.errLine().contains("documented"), r.err());
     }
 
     @Test
     void badTrialsPolicyAndDowntimeAreBadInput() {
-        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--trials", "0").exitCode());
-        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--policy", "sideways").exitCode());
-        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--precise-bound", "0").exitCode());
-        CliRun d = CliRun.of("demo", "--backend", "sim", "--downtime", "5 parsecs");
+        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "0").exitCode());
+        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--policy", "sideways").exitCode());
+        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--precise-bound", "0").exitCode());
+        CliRun d = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--downtime", "5 parsecs");
         assertEquals(ExitCode.BAD_INPUT, d.exitCode());
         assertFalse(d.err().contains("\tat "), d.err());
     }
 
     @Test
     void aLooserPreciseBoundIsWhatPreciseThenReports() {
-        CliRun r = CliRun.of("demo", "--backend", "sim", "--trials", "3", "--methods", "precise", "--precise-bound", "5");
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "3", "--methods", "precise", "--precise-bound", "5");
         assertEquals(ExitCode.OK, r.exitCode(), r.err());
         assertTrue(r.out().contains("+-5 ns"), r.out());
     }
@@ -116,7 +116,7 @@ class DemoCommandTest {
 
     @Test
     void textShowsATablePerMethod() {
-        CliRun r = CliRun.of("demo", "--backend", "sim", "--trials", "3", "--methods", "documented,precise");
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "3", "--methods", "documented,precise");
         assertEquals(ExitCode.OK, r.exitCode(), r.err());
         assertTrue(r.out().contains("|kvmclock error| (ns)"), r.out());
         assertTrue(r.out().contains("SET_CLOCK rounds"), r.out());
@@ -150,10 +150,10 @@ class DemoCommandTest {
 
     @Test
     void aBadBudgetIsBadInput() {
-        CliRun bad = CliRun.of("demo", "--backend", "sim", "--budget", "5parsecs");
+        CliRun bad = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--budget", "5parsecs");
         assertEquals(ExitCode.BAD_INPUT, bad.exitCode());
         assertTrue(bad.errLine().contains("--budget") && bad.errLine().contains("5parsecs"), bad.err());
-        CliRun alone = CliRun.of("demo", "--backend", "sim", "--best-effort");
+        CliRun alone = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--best-effort");
         assertEquals(ExitCode.BAD_INPUT, alone.exitCode());
         assertTrue(alone.errLine().contains("--budget"), alone.err());
     }
@@ -190,14 +190,16 @@ class DemoCommandTest {
         assertTrue(m.get("unsupportedReason").asText().startsWith("unsupported: the guest's TSC runs at "), m.toString());
     }
 
-    /** Failed trials: counted in the text, their reasons in the JSON and the report; precise's fail the demo. */
+    /** Failed trials: counted, with their reasons, in the text, the JSON and the report; precise's fail the demo. */
     @Test
     void failedTrialsAreCountedWithTheirReasons(@TempDir Path dir) throws Exception {
         String[] args = {"demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "2", "--methods", "precise",
             "--budget", "1ns", "--report", dir.toString()};
         CliRun text = CliRun.of(args);
         assertEquals(ExitCode.FAILURE, text.exitCode(), text.out());
-        assertTrue(text.out().contains("failed: 2"), text.out());
+        assertTrue(text.out().contains("no trial measured: all 2 failed"), text.out());
+        assertFalse(text.out().contains("|kvmclock error|"), "no table of zeros: " + text.out());
+        assertTrue(text.out().lines().anyMatch(l -> l.startsWith("  failed: ") && l.contains("budget of 1 ns was spent")), text.out());
         JsonNode m = CliRun.of(withJson(args)).json().get("methods").get(0);
         assertTrue(m.get("failureReasons").size() >= 1, m.toString());
         for (JsonNode why : m.get("failureReasons")) {

@@ -17,12 +17,12 @@ class DemoRealQemuTest {
 
     @Test
     void onTheModelTheRowsSayWhyTheyDidNotRun() {
-        CliRun r = CliRun.of("demo", "--backend", "sim", "--trials", "1", "--methods", "qemu", "--json");
+        CliRun r = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "1", "--methods", "qemu", "--json");
         assertEquals(ExitCode.OK, r.exitCode(), r.err());
         assertEquals("the sim backend: real QEMU needs real KVM", r.json().path("realQemu").path("notRun").asText());
-        CliRun t = CliRun.of("demo", "--backend", "sim", "--trials", "1", "--methods", "qemu");
+        CliRun t = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "1", "--methods", "qemu");
         assertTrue(t.out().contains("real QEMU: not run: the sim backend"), t.out());
-        assertEquals("--no-qemu", CliRun.of("demo", "--backend", "sim", "--trials", "1", "--methods", "qemu", "--no-qemu", "--json")
+        assertEquals("--no-qemu", CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "1", "--methods", "qemu", "--no-qemu", "--json")
                 .json().path("realQemu").path("notRun").asText());
     }
 
@@ -43,6 +43,6 @@ class DemoRealQemuTest {
 
     @Test
     void qemuTrialsOutOfRangeIsBadInput() {
-        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--qemu-trials", "0").exitCode());
+        assertEquals(ExitCode.BAD_INPUT, CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--qemu-trials", "0").exitCode());
     }
 }

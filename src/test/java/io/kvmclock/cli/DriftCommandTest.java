@@ -70,10 +70,10 @@ class DriftCommandTest {
 
     @Test
     void demoDowntimeUsesTheSameParser() {
-        CliRun bad = CliRun.of("demo", "--backend", "sim", "--downtime", "1.5s");
+        CliRun bad = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--downtime", "1.5s");
         assertEquals(ExitCode.BAD_INPUT, bad.exitCode());
         assertTrue(bad.errLine().contains("--downtime") && bad.errLine().contains("'1.5s'"), bad.err());
-        CliRun ok = CliRun.of("demo", "--backend", "sim", "--trials", "1", "--methods", "qemu", "--downtime", "1s50ms",
+        CliRun ok = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "1", "--methods", "qemu", "--downtime", "1s50ms",
                 "--json");
         assertEquals(ExitCode.OK, ok.exitCode(), ok.err());
         assertEquals(1_050_000_000L, ok.json().get("downtimeNs").asLong());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kvmclock.demo.LiveUpdate;
 import io.kvmclock.files.AtomicFiles;
 import io.kvmclock.kvm.RealKvm;
 import java.io.File;
@@ -123,7 +124,10 @@ class FaultEnvironmentTest {
         List<Path> found = new ArrayList<>();
         for (Path d : List.of(Path.of(System.getProperty("java.io.tmpdir")), Path.of("/dev/shm"))) {
             try (Stream<Path> s = Files.list(d)) {
-                s.filter(p -> p.getFileName().toString().startsWith("kvmclock-live-update-" + pid)).forEach(found::add);
+                // the hand-over folder is PREFIX + pid + "-" + random, the memory PREFIX + pid + ".mem": a bare
+                // prefix would also take the files of another run whose pid begins with the same digits
+                s.filter(p -> p.getFileName().toString().startsWith(LiveUpdate.PREFIX + pid + "-")
+                        || p.getFileName().equals(LiveUpdate.memoryFile(d, pid).getFileName())).forEach(found::add);
             }
         }
         return found;

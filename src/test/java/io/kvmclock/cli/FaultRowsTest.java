@@ -89,7 +89,7 @@ class FaultRowsTest {
     @Test
     void anUnwritableReportIsRefusedBeforeTheRun() {
         CliRun r = refused(ExitCode.BAD_INPUT, List.of("--report", "/proc/x", "cannot write", "choose a writable folder"),
-                "demo", "--backend", "sim", "--trials", "200", "--report", "/proc/x");
+                "demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "200", "--report", "/proc/x");
         assertEquals("", r.out(), "no trial ran");
     }
 
@@ -97,17 +97,17 @@ class FaultRowsTest {
     void aReportFolderWithOtherFilesIsNeverReplaced() throws IOException {
         Files.writeString(dir.resolve("thesis.tex"), "mine");
         refused(ExitCode.BAD_INPUT, List.of("did not write", "new or empty folder"),
-                "demo", "--backend", "sim", "--trials", "1", "--report", dir.toString());
+                "demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "1", "--report", dir.toString());
         assertEquals("mine", Files.readString(dir.resolve("thesis.tex")));
     }
 
     @Test
     void aReportIsReplacedWhole() throws IOException {
         Path report = dir.resolve("r");
-        CliRun a = CliRun.of("demo", "--backend", "sim", "--trials", "2", "--methods", "precise", "--report", report.toString());
+        CliRun a = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "2", "--methods", "precise", "--report", report.toString());
         assertEquals(ExitCode.OK, a.exitCode(), a.err());
         String first = Files.readString(report.resolve("index.html"));
-        CliRun b = CliRun.of("demo", "--backend", "sim", "--trials", "3", "--methods", "precise,qemu", "--report", report.toString());
+        CliRun b = CliRun.of("demo", "--backend", "sim", "--sim-host", "kvm-intel", "--trials", "3", "--methods", "precise,qemu", "--report", report.toString());
         assertEquals(ExitCode.OK, b.exitCode(), b.err());
         assertFalse(first.equals(Files.readString(report.resolve("index.html"))));
         try (Stream<Path> s = Files.list(report)) {
@@ -160,7 +160,7 @@ class FaultRowsTest {
 
     @Test
     void emptyPathsAreRefused() {
-        refused(ExitCode.BAD_INPUT, List.of("--report", "empty path"), "demo", "--backend", "sim", "--report", "");
+        refused(ExitCode.BAD_INPUT, List.of("--report", "empty path"), "demo", "--backend", "sim", "--sim-host", "kvm-intel", "--report", "");
         refused(ExitCode.BAD_INPUT, List.of("--report", "empty path"), "simulate", "scenarios/kexec-live-update.json",
                 "--report", "");
         refused(ExitCode.BAD_INPUT, List.of("--keep", "empty path"), "live-update", "--keep", "");
@@ -168,8 +168,8 @@ class FaultRowsTest {
 
     @Test
     void rangesAreCheckedAtTheOption() {
-        refused(ExitCode.BAD_INPUT, List.of("--sim-peer-khz", "9 GHz"), "demo", "--backend", "sim", "--sim-peer-khz", "10GHz");
-        refused(ExitCode.BAD_INPUT, List.of("--downtime", "out of range"), "demo", "--backend", "sim", "--downtime",
+        refused(ExitCode.BAD_INPUT, List.of("--sim-peer-khz", "9 GHz"), "demo", "--backend", "sim", "--sim-host", "kvm-intel", "--sim-peer-khz", "10GHz");
+        refused(ExitCode.BAD_INPUT, List.of("--downtime", "out of range"), "demo", "--backend", "sim", "--sim-host", "kvm-intel", "--downtime",
                 "1000000000s");
         refused(ExitCode.BAD_INPUT, List.of("--measure", "out of range"), "drift", "--measure", "106751d");
         refused(ExitCode.BAD_INPUT, List.of("--run", "out of range"), "live-update", "--run", "2h");
@@ -188,7 +188,7 @@ class FaultRowsTest {
         // the budget takes the project's duration syntax (or bare ns); a fraction is refused as everywhere else
         assertEquals(ExitCode.OK, CliRun.of("drift", "policy", "--max-jump", "1ms500us", "--tsc-khz", "2596138").exitCode());
         refused(ExitCode.BAD_INPUT, List.of("--max-jump", "'1.5ms'"), "drift", "policy", "--max-jump", "1.5ms", "--tsc-khz", "2596138");
-        refused(ExitCode.BAD_INPUT, List.of("--downtime", "'1.5ms'"), "demo", "--backend", "sim", "--downtime", "1.5ms");
+        refused(ExitCode.BAD_INPUT, List.of("--downtime", "'1.5ms'"), "demo", "--backend", "sim", "--sim-host", "kvm-intel", "--downtime", "1.5ms");
     }
 
     @Test

@@ -38,10 +38,9 @@ class LiveUpdateCommandTest {
         // the hand-over is a valid state file that state show can read
         CliRun show = CliRun.of("state", "show", handoff.resolve(LiveUpdate.STATE).toString(), "--json");
         assertEquals(ExitCode.OK, show.exitCode(), show.err());
-        try (var shm = Files.list(Path.of("/dev/shm"))) {
-            assertTrue(shm.noneMatch(p -> p.getFileName().toString().endsWith(j.get("oldPid").asText() + ".mem")),
-                    "the shared memory file was removed");
-        }
+        // its exact name: a suffix match also caught another run's file whose pid ends in the same digits
+        Path memory = LiveUpdate.memoryFile(Path.of("/dev/shm"), j.get("oldPid").asLong());
+        assertFalse(Files.exists(memory), "the shared memory file " + memory + " was removed");
     }
 
     /** What precise noted about its restore in the new process reaches the old process's JSON and its table. */

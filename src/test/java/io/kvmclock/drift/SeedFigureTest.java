@@ -36,15 +36,15 @@ class SeedFigureTest {
                 if (target <= 0) {
                     continue;
                 }
-                boolean[] scanned = new boolean[1];
-                boolean fast = SeedFigure.firstHit(d, target, cStart, cEnd, scanned) != null;
+                SeedFigure.Hit hit = SeedFigure.firstHit(d, target, cStart, cEnd);
+                boolean fast = hit.found();
                 assertEquals(bruteForce(khz, target, cStart, cEnd), fast, khz + " kHz target " + target);
                 if (fast) {
                     hits++;
                 } else {
                     misses++;
                 }
-                if (scanned[0]) {
+                if (hit.scanned()) {
                     scans++;
                 }
             }
@@ -97,7 +97,7 @@ class SeedFigureTest {
             }
             if (m.atWholeSecond()) {
                 assertEquals(SeedFigure.SEED_TARGET_NS,
-                        Math.abs(ExactReference.step(m.tscKhz(), m.wholeSecond() * m.tscKhz() * 1000)));
+                        Math.abs(ExactReference.step(m.tscKhz(), m.wholeSecond().getAsLong() * m.tscKhz() * 1000)));
             }
         }
     }

@@ -112,7 +112,7 @@ class ClockGuestTest {
                 a.memory().write(ClockGuestAbi.PVCLOCK_GPA, new byte[PvclockTimeInfo.SIZE]);
             }
             String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            Process p = new ProcessBuilder(List.of(javaBin, "--enable-native-access=ALL-UNNAMED",
+            Process p = new ProcessBuilder(List.of(javaBin, "--enable-native-access=ALL-UNNAMED", RealKvm.childJvmOption(),
                     "-cp", System.getProperty("java.class.path"), ResumeInChild.class.getName(),
                     mem.toString(), snap.toString()))
                     .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();

@@ -7,6 +7,7 @@ import io.kvmclock.hv.VcpuExit;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
 import io.kvmclock.kvm.KvmHypervisor;
+import io.kvmclock.kvm.RealKvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -19,7 +20,7 @@ import java.util.Optional;
 public final class ResumeInChild {
     public static void main(String[] args) throws Exception {
         ClockGuest.Snapshot s = ClockGuest.Snapshot.fromBytes(Files.readAllBytes(Path.of(args[1])));
-        try (Hypervisor hv = KvmHypervisor.open();
+        try (Hypervisor hv = KvmHypervisor.open(RealKvm.device());
              Vm vm = hv.createVm(new VmConfig(VmConfig.DEFAULT_MEMORY, Optional.of(Path.of(args[0]))))) {
             byte[] code = vm.memory().read(ClockGuestAbi.CODE_GPA, ClockGuest.CODE.length);
             Vcpu v = vm.createVcpu(0);

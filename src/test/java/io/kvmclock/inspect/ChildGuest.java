@@ -1,5 +1,6 @@
 package io.kvmclock.inspect;
 
+import io.kvmclock.kvm.RealKvm;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -37,6 +38,7 @@ public final class ChildGuest implements AutoCloseable {
     public static ChildGuest start(String... args) throws IOException {
         String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(javaBin, "--enable-native-access=ALL-UNNAMED", "-Xmx64m",
+                RealKvm.childJvmOption(),
                 "-cp", System.getProperty("java.class.path"), GuestInChild.class.getName()));
         cmd.addAll(List.of(args));
         return new ChildGuest(new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start());

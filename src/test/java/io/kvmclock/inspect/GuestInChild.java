@@ -8,6 +8,7 @@ import io.kvmclock.hv.Vcpu;
 import io.kvmclock.hv.Vm;
 import io.kvmclock.hv.VmConfig;
 import io.kvmclock.kvm.KvmHypervisor;
+import io.kvmclock.kvm.RealKvm;
 import io.kvmclock.time.PvclockTimeInfo;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -36,7 +37,7 @@ public final class GuestInChild {
     public static void main(String[] args) throws Exception {
         boolean enable = args.length == 0 || args[0].equals("kvmclock");
         long ram = (args.length > 1 ? Long.parseLong(args[1]) : 2) << 20;
-        try (Hypervisor hv = KvmHypervisor.open(); Vm vm = hv.createVm(new VmConfig(ram, Optional.empty()))) {
+        try (Hypervisor hv = KvmHypervisor.open(RealKvm.device()); Vm vm = hv.createVm(new VmConfig(ram, Optional.empty()))) {
             if (args.length > 2 && args[2].equals("fill")) {
                 fill(vm);
             }

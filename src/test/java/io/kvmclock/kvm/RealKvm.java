@@ -18,9 +18,17 @@ public final class RealKvm {
 
     private RealKvm() {}
 
+    /** The system property that points the tests at another device node. */
+    public static final String DEVICE_PROPERTY = "kvmclock.test.device";
+
     /** The device the tests use: /dev/kvm unless kvmclock.test.device names another. */
     public static Path device() {
-        return Path.of(System.getProperty("kvmclock.test.device", KvmHypervisor.DEVICE));
+        return Path.of(System.getProperty(DEVICE_PROPERTY, KvmHypervisor.DEVICE));
+    }
+
+    /** The JVM option that hands this device to a child JVM a test starts, whose main opens {@link #device()}. */
+    public static String childJvmOption() {
+        return "-D" + DEVICE_PROPERTY + "=" + device();
     }
 
     /** Skips the calling test, with the reason, unless the device answers as KVM. */

@@ -20,6 +20,7 @@ import io.kvmclock.sim.SimHostConfig;
 import io.kvmclock.sim.SimHypervisor;
 import io.kvmclock.state.CaptureKind;
 import io.kvmclock.state.ClockState;
+import io.kvmclock.state.Placement;
 import io.kvmclock.time.PvclockTimeInfo;
 import io.kvmclock.time.TscScaling;
 import io.kvmclock.time.U128;
@@ -291,7 +292,8 @@ class SelftestPreciseReplayTest {
         to.elapse(pauseNs);
         Vm dst = to.createVm(VmConfig.defaults());
         ClockGuest d = ClockGuest.resume(dst, DemoRunner.createVcpu(to, dst, m, saved), snap);
-        DemoRunner.Restored r = DemoRunner.restoreAndMeasure(to, m, saved, before.read(tLast), d);
+        DemoRunner.Restored r = DemoRunner.restoreAndMeasure(to, m, saved, before.read(tLast), d,
+                from == to ? Placement.Kind.SAME_BOOT : Placement.Kind.MIGRATION);
         TrialResult.Measured t = Outcomes.measured(r.result());
         assertFalse(t.steppedBackwards());
         assertFalse(t.fellBack(), m.name() + " fell back: " + t.notes());
