@@ -41,11 +41,15 @@ public record GuestRam(List<Mapping> likely, List<Mapping> others, long bytes) {
                 continue;
             }
             boolean memoryBacked = !m.path().isEmpty() && m.shared();
-            boolean wholeMib = m.size() >= MIB && m.size() % MIB == 0;
-            if (wholeMib && (memoryBacked || (noReserve.contains(m) && !mallocArena(maps, k)))) {
-                likely.add(m);
-            } else {
-                others.add(m);
+            Mapping own = noReserve.contains(m) && !memoryBacked ? belowArena(maps, k) : m;
+            boolean wholeMib = own.size() >= MIB && own.size() % MIB == 0;
+            if (wholeMib && (memoryBacked || noReserve.contains(m))) {
+                likely.add(own);
+            } else if (own.size() > 0) {
+                others.add(own);
+            }
+            if (own.end() != m.end()) {
+                others.add(new Mapping(own.end(), m.end(), m.perms(), m.offset(), m.path()));
             }
         }
         long bytes = declaredBytes.orElseGet(() -> likely.isEmpty()
@@ -55,22 +59,28 @@ public record GuestRam(List<Mapping> likely, List<Mapping> others, long bytes) {
     }
 
     /**
-     * glibc's malloc arenas are MAP_NORESERVE too: 64 MiB reservations (HEAP_MAX_SIZE) at 64 MiB-aligned
-     * addresses whose usable part grows into the PROT_NONE rest. One that happens to be a whole number of MiB
-     * is not guest RAM (a guest mapping of that shape still gets scanned, with the others).
+     * A MAP_NORESERVE mapping without the malloc arena heap in it. glibc's arenas are MAP_NORESERVE too: 64 MiB
+     * reservations (HEAP_MAX_SIZE) at 64 MiB-aligned addresses whose usable part grows into the PROT_NONE rest.
+     * One that happens to be a whole number of MiB is not guest RAM (it still gets scanned, with the others), so
+     * what is left of it is empty. Guest RAM mapped just below an arena has the same flags, and the kernel
+     * merges the two into one mapping (vma_merge): [guest RAM][heap], then the rest; what is left is the part
+     * below the arena. Any other mapping is left as it is.
      */
-    private static boolean mallocArena(List<Mapping> maps, int k) {
+    private static Mapping belowArena(List<Mapping> maps, int k) {
         Mapping m = maps.get(k);
-        if (m.start() % ARENA != 0 || m.size() > ARENA) {
-            return false;
-        }
-        if (m.size() == ARENA) {
-            return true;
+        Mapping none = new Mapping(m.start(), m.start(), m.perms(), m.offset(), m.path());
+        if (m.start() % ARENA == 0 && m.size() == ARENA) {
+            return none;
         }
         if (k + 1 >= maps.size()) {
-            return false;
+            return m;
         }
         Mapping rest = maps.get(k + 1);
-        return rest.start() == m.end() && rest.perms().startsWith("---") && rest.end() == m.start() + ARENA;
+        long arena = rest.end() - ARENA;
+        if (rest.start() != m.end() || !rest.perms().startsWith("---") || rest.end() % ARENA != 0
+                || arena < m.start() || arena >= m.end()) {
+            return m;
+        }
+        return arena == m.start() ? none : new Mapping(m.start(), arena, m.perms(), m.offset(), m.path());
     }
 }

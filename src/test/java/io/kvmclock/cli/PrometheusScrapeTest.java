@@ -73,7 +73,6 @@ class PrometheusScrapeTest {
             Host host = InspectSupport.host(hv);
             Fleet fleet = new Fleet(new Inspector(host, Debugfs.find()), Duration.ofSeconds(60));
             try (Exporter exporter = Exporter.start("127.0.0.1", 0, new Metrics(fleet, host))) {
-                int web = freePort();
                 Files.writeString(dir.resolve("prometheus.yml"), String.join("\n",
                         "global:",
                         "  scrape_interval: 1s",
@@ -83,9 +82,18 @@ class PrometheusScrapeTest {
                         "    static_configs:",
                         "      - targets: ['127.0.0.1:" + exporter.port() + "']",
                         ""));
-                prometheus = new ProcessBuilder(binary.toString(), "--config.file=" + dir.resolve("prometheus.yml"),
-                        "--storage.tsdb.path=" + dir.resolve("data"), "--web.listen-address=127.0.0.1:" + web)
-                        .redirectErrorStream(true).redirectOutput(dir.resolve("prometheus.log").toFile()).start();
+                int web = 0;
+                // the port is free when chosen, but on a shared machine another process can take it before
+                // Prometheus binds it: a start that fails so is tried again on another port
+                for (int attempt = 1; prometheus == null; attempt++) {
+                    web = freePort();
+                    Process p = new ProcessBuilder(binary.toString(), "--config.file=" + dir.resolve("prometheus.yml"),
+                            "--storage.tsdb.path=" + dir.resolve("data"), "--web.listen-address=127.0.0.1:" + web)
+                            .redirectErrorStream(true).redirectOutput(dir.resolve("prometheus.log").toFile()).start();
+                    if (ready(web, p) || attempt == 3 || !log(dir).contains("address already in use")) {
+                        prometheus = p;
+                    }
+                }
                 body.run(host, web, prometheus, dir);
             }
         } finally {
@@ -180,6 +188,24 @@ class PrometheusScrapeTest {
         }
         throw new AssertionError("Prometheus never answered " + query + " as expected; last answer " + last
                 + "; log: " + log(dir));
+    }
+
+    /** Waits (bounded) until Prometheus on {@code port} answers /-/ready; false if it exited first. */
+    private static boolean ready(int port, Process prometheus) throws Exception {
+        long end = System.nanoTime() + DEADLINE.toNanos();
+        while (prometheus.isAlive() && System.nanoTime() < end) {
+            try {
+                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/-/ready"))
+                        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    return true;
+                }
+            } catch (IOException notUpYet) {
+                // not listening yet
+            }
+            Thread.sleep(250);
+        }
+        return prometheus.isAlive();
     }
 
     private static String log(Path dir) {

@@ -98,13 +98,15 @@ public final class GuestClock implements AutoCloseable {
      * until the sequence changes between two reads close together (the heartbeat was written between them),
      * then checks against the next such heartbeat that guest TSC and host time advanced alike (else the vCPU
      * was preempted between its RDTSC and the publish, and it tries again). A heartbeat read at any moment
-     * can be as old as the vCPU thread's last preemption (tens of ms on a busy host).
+     * can be as old as the vCPU thread's last preemption (tens of ms on a busy host). It fails when the guest
+     * publishes nothing for {@code stall}, or tries for {@link FreshWait#PATIENCE} while the guest runs.
      */
-    public Beat freshBeat(long tscKhz, Duration timeout) throws IOException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        Beat a = nextPublished(deadline);
-        while (System.nanoTime() < deadline) {
-            Beat b = nextPublished(deadline);
+    public Beat freshBeat(long tscKhz, Duration stall) throws IOException {
+        Beat first = beat();
+        FreshWait wait = new FreshWait(first.hostNs(), first.seq(), stall, FreshWait.PATIENCE);
+        Beat a = nextPublished(first, wait);
+        while (true) {
+            Beat b = nextPublished(beat(), wait);
             long host = b.hostNs() - a.hostNs();
             long guest = Units.cyclesToNs(b.sample().tsc() - a.sample().tsc(), tscKhz);
             if (Math.abs(guest - host) <= FRESH_NS) {
@@ -112,19 +114,18 @@ public final class GuestClock implements AutoCloseable {
             }
             a = b;
         }
-        throw QemuException.failure("no fresh heartbeat from the guest within " + timeout.toMillis() + " ms (vCPU starved?)");
     }
 
-    private Beat nextPublished(long deadline) throws IOException {
-        Beat prev = beat();
-        while (System.nanoTime() < deadline) {
+    private Beat nextPublished(Beat from, FreshWait wait) throws IOException {
+        Beat prev = from;
+        while (true) {
             Beat b = beat();
+            wait.saw(b.seq(), b.hostNs());
             if (b.seq() != prev.seq() && b.hostNs() - prev.hostNs() <= FRESH_NS) {
                 return new Beat(prev.hostNs() + (b.hostNs() - prev.hostNs()) / 2, b.seq(), b.eventCount(), b.sample());
             }
             prev = b;
         }
-        throw QemuException.failure("the guest published no heartbeat in time (is it running?)");
     }
 
     static long u32(byte[] b, int at) {

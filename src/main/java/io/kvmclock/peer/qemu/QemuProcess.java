@@ -207,10 +207,11 @@ public final class QemuProcess implements AutoCloseable {
         Path dir = new Scratch().directory();
         QemuProcess q = null;
         try {
-            Files.write(dir.resolve("firmware.bin"), o.firmware);
             List<String> cmd = commandLine(o, dir);
             synchronized (LIFECYCLE) {
                 refuseWhileShuttingDown();
+                // written under the lock: a file made while the hook deletes the directory would keep it
+                Files.write(dir.resolve("firmware.bin"), o.firmware);
                 Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("qemu.log").toFile())
                         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
                 q = new QemuProcess(o, dir, p);

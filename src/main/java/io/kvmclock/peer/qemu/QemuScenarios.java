@@ -20,6 +20,7 @@ import java.util.OptionalLong;
  */
 public final class QemuScenarios {
 
+    /** How long the guest may show no progress (coming up, a heartbeat, a gap) before it counts as not running. */
     private static final Duration GUEST_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration MIGRATION_TIMEOUT = Duration.ofSeconds(60);
 
