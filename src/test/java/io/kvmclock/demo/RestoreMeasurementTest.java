@@ -44,47 +44,47 @@ class RestoreMeasurementTest {
         return saved;
     }
 
-    /** A destination KVM_GET_CLOCK reading as the master clock gives it: host TSC and realtime of one instant. */
-    private static ClockData destinationNow(Hypervisor hv) {
-        HostClocks c = hv.readHostClocks();
-        return new ClockData(0, ClockData.HOST_TSC | ClockData.REALTIME, c.realtimeNs(), c.tsc());
+    /** A saved state, and a destination KVM_GET_CLOCK reading {@code pauseNs} later as the master clock gives it. */
+    private record Later(ClockState saved, ClockData at) {}
+
+    private static Later savedThenLater(long seed, long pauseNs) {
+        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.kvmIntel(), seed)) {
+            ClockState saved = captured(hv);
+            hv.elapse(pauseNs);
+            HostClocks c = hv.readHostClocks();
+            return new Later(saved, new ClockData(0, ClockData.HOST_TSC | ClockData.REALTIME, c.realtimeNs(), c.tsc()));
+        }
     }
 
     @Test
     void theExpectedGuestTscAgreesWithTheRestorePlanForEveryPolicyAndPlacement() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.kvmIntel(), 11)) {
-            ClockState saved = captured(hv);
-            hv.elapse(2_000_000);
-            ClockData at = destinationNow(hv);
-            TscRate rate = TscRate.UNSCALED;
-            for (DowntimePolicy policy : DowntimePolicy.values()) {
-                for (Placement.Kind kind : Placement.Kind.values()) {
-                    long planned = rate.scale(at.hostTsc())
-                            + new TscPlan(policy, kind.isLiveUpdate()).offsetFor(saved, 0, at, rate);
-                    assertEquals(planned, RestoreMeasurement.expectedGuestTsc(saved, 0, policy, kind, at, rate),
-                            policy + " on " + kind);
-                }
+        Later l = savedThenLater(11, 2_000_000);
+        TscRate rate = TscRate.UNSCALED;
+        for (DowntimePolicy policy : DowntimePolicy.values()) {
+            for (Placement.Kind kind : Placement.Kind.values()) {
+                long planned = rate.scale(l.at().hostTsc())
+                        + new TscPlan(policy, kind.isLiveUpdate()).offsetFor(l.saved(), 0, l.at(), rate);
+                assertEquals(planned, RestoreMeasurement.expectedGuestTsc(l.saved(), 0, policy, kind, l.at(), rate),
+                        policy + " on " + kind);
             }
         }
     }
 
     @Test
     void eachCaseFollowsItsOwnDefinition() {
-        try (Hypervisor hv = SimHypervisor.create(SimHostConfig.kvmIntel(), 12)) {
-            ClockState saved = captured(hv);
-            hv.elapse(7_000_000);
-            ClockData at = destinationNow(hv);
-            long khz = saved.vcpus().getFirst().tscKhz();
-            long g0 = saved.clock().hostTsc() + saved.vcpus().getFirst().tscOffset();
-            TscRate rate = TscRate.UNSCALED;
-            assertEquals(g0, RestoreMeasurement.expectedGuestTsc(saved, 0, DowntimePolicy.FREEZE, Placement.Kind.SAME_BOOT, at, rate));
-            assertEquals(g0 + (at.hostTsc() - saved.clock().hostTsc()),
-                    RestoreMeasurement.expectedGuestTsc(saved, 0, DowntimePolicy.ADVANCE, Placement.Kind.KEXEC, at, rate));
-            long realNs = at.realtime() - saved.clock().realtime();
-            assertTrue(realNs > 7_000_000, "realtime went on: " + realNs);
-            assertEquals(g0 + Units.nsToCycles(realNs, khz),
-                    RestoreMeasurement.expectedGuestTsc(saved, 0, DowntimePolicy.ADVANCE, Placement.Kind.MIGRATION, at, rate));
-        }
+        Later l = savedThenLater(12, 7_000_000);
+        ClockState saved = l.saved();
+        ClockData at = l.at();
+        long khz = saved.vcpus().getFirst().tscKhz();
+        long g0 = saved.clock().hostTsc() + saved.vcpus().getFirst().tscOffset();
+        TscRate rate = TscRate.UNSCALED;
+        assertEquals(g0, RestoreMeasurement.expectedGuestTsc(saved, 0, DowntimePolicy.FREEZE, Placement.Kind.SAME_BOOT, at, rate));
+        assertEquals(g0 + (at.hostTsc() - saved.clock().hostTsc()),
+                RestoreMeasurement.expectedGuestTsc(saved, 0, DowntimePolicy.ADVANCE, Placement.Kind.KEXEC, at, rate));
+        long realNs = at.realtime() - saved.clock().realtime();
+        assertTrue(realNs >= 7_000_000, "realtime went on: " + realNs);
+        assertEquals(g0 + Units.nsToCycles(realNs, khz),
+                RestoreMeasurement.expectedGuestTsc(saved, 0, DowntimePolicy.ADVANCE, Placement.Kind.MIGRATION, at, rate));
     }
 
     @Test
