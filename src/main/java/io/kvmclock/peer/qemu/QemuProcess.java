@@ -14,7 +14,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -384,6 +386,9 @@ public final class QemuProcess implements AutoCloseable {
             return;
         }
         closed = true;
+        // what QEMU spawned (the shell and cat of an exec: migration) outlives it, reparented, and may still be
+        // writing into dir: taken now, while they are QEMU's descendants, and waited for before dir goes
+        List<ProcessHandle> spawned = process.descendants().toList();
         try {
             if (qmp != null && process.isAlive()) {
                 try {
@@ -396,6 +401,8 @@ public final class QemuProcess implements AutoCloseable {
                 process.destroyForcibly();
                 waitFor(QUIT_TIMEOUT);
             }
+            // a snapshot's cat finishes writing the file on its own once QEMU closed the pipe; only a stuck one is killed
+            spawned.forEach(h -> endWithin(h, QUIT_TIMEOUT));
         } finally {
             if (qmp != null) {
                 try {
@@ -410,11 +417,30 @@ public final class QemuProcess implements AutoCloseable {
         }
     }
 
-    /** The shutdown hook's path: no QMP, just SIGKILL and delete. */
+    /** The shutdown hook's path: no QMP, just SIGKILL (QEMU and what it spawned) and delete. */
     private void kill() {
+        List<ProcessHandle> spawned = process.descendants().toList();
         process.destroyForcibly();
+        spawned.forEach(ProcessHandle::destroyForcibly);
         waitFor(QUIT_TIMEOUT);
+        spawned.forEach(h -> endWithin(h, QUIT_TIMEOUT));
         deleteTree(dir);
+    }
+
+    /** Waits up to {@code d} for {@code h} to end, then SIGKILLs it and waits as long again. */
+    private static void endWithin(ProcessHandle h, Duration d) {
+        try {
+            try {
+                h.onExit().get(d.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                h.destroyForcibly();
+                h.onExit().get(d.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // it would not die in time: the directory is removed anyway, as before
+        }
     }
 
     private boolean waitFor(Duration d) {
