@@ -41,7 +41,7 @@ public final class RestoreMeasurement {
         boolean backwards = first - kLast < 0;
 
         // the guest TSC as KVM runs it on this host (kvm_read_l1_tsc): scaled where its rate is not the host's
-        TscRate rate = TscRate.of(hv.tscScaling(), dst.vcpu().getTscKhz(), hv.host().tscKhz());
+        TscRate rate = hv.tscRateFor(dst.vcpu().getTscKhz());
         long offset = dst.vcpu().getTscOffset();
         long tscError = rate.scale(atRestore.hostTsc()) + offset
                 - expectedGuestTsc(saved, 0, tscPolicy, placement, atRestore, rate);

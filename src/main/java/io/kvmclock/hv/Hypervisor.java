@@ -1,5 +1,6 @@
 package io.kvmclock.hv;
 
+import io.kvmclock.time.TscRate;
 import io.kvmclock.time.TscScaling;
 import java.util.Optional;
 
@@ -20,6 +21,11 @@ public interface Hypervisor extends AutoCloseable {
      */
     default Optional<TscScaling> tscScaling() {
         return Optional.empty();
+    }
+
+    /** The rate KVM runs a vCPU set to {@code guestKhz} at on this host (kvm_set_tsc_khz, then kvm_read_l1_tsc). */
+    default TscRate tscRateFor(long guestKhz) {
+        return TscRate.of(tscScaling(), guestKhz, host().tscKhz());
     }
 
     /** KVM_CREATE_VM plus one memory slot of {@code memoryBytes} at guest physical 0. */

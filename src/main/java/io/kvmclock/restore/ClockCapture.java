@@ -41,7 +41,7 @@ public final class ClockCapture {
             long offset = v.getTscOffset();
             long tsc = v.getMsr(Vcpu.MSR_IA32_TSC);
             long khz = v.getTscKhz();
-            TscRate rate = TscRate.of(hv.tscScaling(), khz, hv.host().tscKhz());
+            TscRate rate = hv.tscRateFor(khz);
             ScaleReading kernelScale = kernelScale(v);
             if (kernelScale instanceof ScaleReading.FromKernel k) {
                 rate = k.scale().rate().orElse(rate);

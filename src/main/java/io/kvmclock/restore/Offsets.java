@@ -76,7 +76,7 @@ final class Offsets {
 
     /** The rate vCPU {@code i} runs at on the destination once it has its saved tsc_khz. */
     static TscRate rateOf(RestoreTarget t, ClockState saved, int i) {
-        return TscRate.of(t.hypervisor().tscScaling(), saved.vcpus().get(i).tscKhz(), t.hypervisor().host().tscKhz());
+        return t.hypervisor().tscRateFor(saved.vcpus().get(i).tscKhz());
     }
 
     /**
